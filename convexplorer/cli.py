@@ -1,0 +1,193 @@
+"""Command line: ``run`` and ``shapes`` work headless over model + engine; with no sub-command
+the window opens (``gui.app``). Errors are one short line on stderr and a non-zero exit, never a
+traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .model.config_io import ConfigError, load_config
+from .model.spec import Objective
+
+SUBCOMMANDS = ("run", "shapes", "import")
+
+EXIT_OK, EXIT_RUN, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_RUN):
+        super().__init__(message)
+        self.code = code
+
+
+def parse_objective(text: str, layer_names: list[str]) -> Objective:
+    """``sum`` | ``mean`` | ``sum:LAYER`` | ``channel:LAYER:BATCH:CHANNEL`` |
+    ``unit:LAYER:BATCH:CHANNEL:I[,J]`` where LAYER is a layer name or index (-1: last)."""
+    parts = text.split(":")
+    kind = parts[0]
+    usage = ("--objective: use sum, mean, sum:LAYER, channel:LAYER:BATCH:CHANNEL or "
+             "unit:LAYER:BATCH:CHANNEL:I[,J]")
+    if kind not in ("sum", "mean", "channel", "unit"):
+        raise CliError(f"{usage} (got {text!r})", EXIT_USAGE)
+    need = {"sum": (1, 2), "mean": (1, 2), "channel": (4,), "unit": (4, 5)}[kind]
+    if len(parts) not in need:
+        raise CliError(f"{usage} (got {text!r})", EXIT_USAGE)
+    layer = -1
+    if len(parts) > 1:
+        key = parts[1]
+        if key in layer_names:
+            layer = layer_names.index(key)
+        else:
+            try:
+                layer = int(key)
+            except ValueError:
+                raise CliError(f"--objective: no layer named {key!r}; layers: "
+                               f"{', '.join(layer_names)}", EXIT_USAGE) from None
+    try:
+        batch = int(parts[2]) if len(parts) > 2 else 0
+        channel = int(parts[3]) if len(parts) > 3 else 0
+        position = tuple(int(p) for p in parts[4].split(",")) if len(parts) > 4 else ()
+    except ValueError:
+        raise CliError(f"{usage} (got {text!r})", EXIT_USAGE) from None
+    return Objective(kind, layer, batch, channel, position)
+
+
+def _load(path: str):
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def cmd_run(args) -> int:
+    from .engine.export import write_run
+    from .engine.inputs import InputError, load_input_file
+    from .engine.run import RunError, config_dir, run
+
+    config = _load(args.config)
+    names = [spec.name or str(i) for i, spec in enumerate(config.layers)]
+    objective = parse_objective(args.objective, names) if args.objective else None
+    x = None
+    if args.input:
+        try:
+            x = load_input_file(args.input)
+        except InputError as exc:
+            raise CliError(f"--input {exc}", EXIT_USAGE) from None
+    try:
+        result = run(config, base_dir=config_dir(args.config), input_array=x,
+                     device=args.device, objective=objective)
+    except RunError as exc:
+        if exc.problems:
+            msg = "\n".join(f"{args.config}: {p}" for p in exc.problems)
+            raise CliError(msg, EXIT_USAGE) from None
+        raise CliError(f"{args.config}: {exc}") from None
+    try:
+        summary = write_run(result, args.out, channel_pngs=args.channel_pngs)
+    except OSError as exc:
+        raise CliError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from None
+    last = result.layers[-1].output_shape if result.layers else result.input.shape
+    print(f"{config.name}: {len(result.layers)} layers on {result.device}, output "
+          f"{list(last)}, {result.objective_label} = {result.objective_value:.6g}; "
+          f"wrote {summary}")
+    return EXIT_OK
+
+
+def cmd_shapes(args) -> int:
+    from .engine.inputs import InputError, input_shape, load_input_file
+    from .engine.meta import infer_meta
+    from .engine.run import config_dir
+    from .model.shapes import fmt_shape
+
+    config = _load(args.config)
+    try:
+        shape = (load_input_file(args.input).shape if args.input
+                 else input_shape(config.input, config_dir(args.config)))
+    except InputError as exc:
+        raise CliError(f"input: {exc}", EXIT_USAGE) from None
+    report = infer_meta(config.layers, shape)
+    rows = [("Layer", "Output shape", "Params", "Mult-adds", "Receptive field")]
+    rows.append(("input", fmt_shape(report.input_shape), "", "", ""))
+    for info in report.layers:
+        rows.append((info.label, fmt_shape(info.output_shape), f"{info.params:,}",
+                     f"{info.macs:,}", str(info.receptive_field or "")))
+    rows.append(("total", "", f"{report.total_params:,}", f"{report.total_macs:,}", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    if args.formulas:
+        for info in report.layers:
+            for j, line in enumerate(info.formula):
+                print(f"{info.label} dim {j}: {line}")
+    for p in report.problems:
+        print(f"{args.config}: {p}", file=sys.stderr)
+    return EXIT_USAGE if report.problems else EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from .model.config_io import save_config
+    from .model.pytorch_code import ImportError_, import_text
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{args.file}: cannot read ({exc.strerror or exc})", EXIT_USAGE) from None
+    except UnicodeDecodeError:
+        raise CliError(f"{args.file}: not a text file", EXIT_USAGE) from None
+    try:
+        result = import_text(text, shape=tuple(args.shape) if args.shape else None)
+    except ImportError_ as exc:
+        raise CliError(f"{args.file}: {exc}", EXIT_USAGE) from None
+    for note in result.notes:
+        print(f"{args.file}: {note}", file=sys.stderr)
+    try:
+        save_config(result.config, args.output)
+    except OSError as exc:
+        raise CliError(f"-o {args.output}: cannot write ({exc.strerror or exc})") from None
+    print(f"wrote {args.output}: {len(result.config.layers)} layers")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="convexplorer",
+        description="See what convolution and pooling layers do. With no command, opens the "
+                    "window (on CONFIG, or the bundled MNISTConvNet example).")
+    sub = p.add_subparsers(dest="command")
+    r = sub.add_parser("run", help="run a config headless and write arrays, PNGs, summary.json")
+    r.add_argument("config", help="config file (JSON)")
+    r.add_argument("--out", required=True, help="output folder")
+    r.add_argument("--input", help="input file instead of the config's: .npy, PNG, JPEG or BMP")
+    r.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the config's)")
+    r.add_argument("--objective", help="what backward differentiates: sum (default), mean, "
+                                       "sum:LAYER, channel:LAYER:B:C, unit:LAYER:B:C:I[,J]")
+    r.add_argument("--channel-pngs", action="store_true", help="also one PNG per channel")
+    s = sub.add_parser("shapes", help="print each layer's output shape, params, mult-adds")
+    s.add_argument("config")
+    s.add_argument("--input", help="input file instead of the config's")
+    s.add_argument("--formulas", action="store_true", help="print the output-size formulas")
+    i = sub.add_parser("import", help="turn print(model) output or nn.Sequential code into a "
+                                      "config")
+    i.add_argument("file", help="text file with print(model) output or PyTorch code")
+    i.add_argument("-o", "--output", required=True, help="config file to write")
+    i.add_argument("--shape", type=int, nargs="+", help="input shape, e.g. 1 1 28 28")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in SUBCOMMANDS + ("-h", "--help"):
+        from .gui.app import main as gui_main
+
+        return gui_main(argv)
+    args = build_parser().parse_args(argv)
+    handler = {"run": cmd_run, "shapes": cmd_shapes, "import": cmd_import}[args.command]
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"convexplorer: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("convexplorer: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,66 @@
+"""Which devices torch can run on here, and a clear message for one that is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    name: str  # what torch.device takes: "cpu", "cuda:0", "mps"
+    label: str  # what a user reads: "CUDA 0: NVIDIA H100"
+    available: bool
+    reason: str = ""  # why not, when unavailable
+
+
+class DeviceError(ValueError):
+    pass
+
+
+def list_devices() -> list[DeviceInfo]:
+    """CPU, each CUDA device and MPS; unavailable ones carry the reason."""
+    out = [DeviceInfo("cpu", "CPU", True)]
+    if torch.version.cuda is None:
+        out.append(DeviceInfo("cuda", "CUDA", False, "torch was built without CUDA"))
+    elif not torch.cuda.is_available():
+        out.append(DeviceInfo("cuda", "CUDA", False, "no CUDA device or driver found"))
+    else:
+        for i in range(torch.cuda.device_count()):
+            out.append(DeviceInfo(f"cuda:{i}", f"CUDA {i}: {torch.cuda.get_device_name(i)}", True))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append(DeviceInfo("mps", "MPS (Apple GPU)", True))
+    elif mps is not None and mps.is_built():
+        out.append(DeviceInfo("mps", "MPS", False, "no Apple GPU available"))
+    else:
+        out.append(DeviceInfo("mps", "MPS", False, "torch was built without MPS"))
+    return out
+
+
+def check_device(name: str) -> torch.device:
+    """A torch.device for ``name``, or DeviceError saying why it cannot be used."""
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"device {name!r} is not a device name; use cpu, cuda, cuda:N or "
+                          "mps") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        if torch.version.cuda is None:
+            raise DeviceError("CUDA: torch was built without CUDA; use --device cpu")
+        if not torch.cuda.is_available():
+            raise DeviceError("CUDA: no CUDA device or driver found; use --device cpu")
+        idx = dev.index or 0
+        if idx >= torch.cuda.device_count():
+            raise DeviceError(f"CUDA: there is no device {idx} (found "
+                              f"{torch.cuda.device_count()}); use cuda:0")
+        return torch.device("cuda", idx)
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise DeviceError("MPS: no Apple GPU available here; use --device cpu")
+        return dev
+    raise DeviceError(f"device {name!r} is not supported; use cpu, cuda or mps")

@@ -1,0 +1,108 @@
+"""Activation images as PNG files: all channels of one batch item at full resolution.
+
+2-D maps become a grid of channel images (one pixel per value, a 1-pixel gap between maps);
+1-D maps become strips, one row band per channel; a plain vector becomes one strip. numpy and
+Pillow only, so the command line and the window's export write the same files.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+# viridis, sampled at 9 points (matplotlib's values); interpolated linearly
+_VIRIDIS = np.array([
+    [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]], dtype=np.float64)
+GAP_VALUE = (40, 40, 40)
+STRIP_HEIGHT = 8  # pixels per channel for 1-D strips
+
+
+def colormap(values01: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] to RGB uint8 with viridis."""
+    v = np.clip(np.nan_to_num(values01), 0.0, 1.0) * (len(_VIRIDIS) - 1)
+    lo = np.floor(v).astype(int)
+    hi = np.minimum(lo + 1, len(_VIRIDIS) - 1)
+    frac = (v - lo)[..., None]
+    rgb = _VIRIDIS[lo] * (1 - frac) + _VIRIDIS[hi] * frac
+    return rgb.round().astype(np.uint8)
+
+
+def normalize(a: np.ndarray, per_channel: bool = False) -> np.ndarray:
+    """Scale to [0, 1] over the whole array, or per channel (first axis)."""
+    a = np.asarray(a, dtype=np.float64)
+    if per_channel and a.ndim >= 2:
+        axes = tuple(range(1, a.ndim))
+        lo = a.min(axis=axes, keepdims=True)
+        hi = a.max(axis=axes, keepdims=True)
+    else:
+        lo, hi = a.min(), a.max()
+    span = np.where(hi - lo > 0, hi - lo, 1.0)
+    return (a - lo) / span
+
+
+def grid_shape(channels: int) -> tuple[int, int]:
+    """Rows and columns of a near-square grid for ``channels`` maps."""
+    cols = math.ceil(math.sqrt(channels))
+    return math.ceil(channels / cols), cols
+
+
+def channel_grid(item: np.ndarray, per_channel: bool = False) -> np.ndarray:
+    """One batch item (C, H, W), (C, L) or (F,) as an RGB uint8 image."""
+    item = np.asarray(item)
+    if item.ndim == 1:
+        item = item[None]
+    if item.ndim == 2:  # (C, L): strips
+        c, length = item.shape
+        rgb = colormap(normalize(item, per_channel))
+        out = np.empty((c * (STRIP_HEIGHT + 1) - 1, length, 3), dtype=np.uint8)
+        out[:] = GAP_VALUE
+        for ch in range(c):
+            top = ch * (STRIP_HEIGHT + 1)
+            out[top:top + STRIP_HEIGHT] = rgb[ch][None]
+        return out
+    if item.ndim > 3:  # (C, D, H, W) and beyond: show the first slice of extra dimensions
+        item = item.reshape(item.shape[0], -1, *item.shape[-2:])[:, 0]
+    c, h, w = item.shape
+    rows, cols = grid_shape(c)
+    rgb = colormap(normalize(item, per_channel))
+    out = np.empty((rows * (h + 1) - 1, cols * (w + 1) - 1, 3), dtype=np.uint8)
+    out[:] = GAP_VALUE
+    for ch in range(c):
+        r, q = divmod(ch, cols)
+        out[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = rgb[ch]
+    return out
+
+
+def save_png(rgb: np.ndarray, path: str | Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.ascontiguousarray(rgb)).save(path)
+
+
+def save_activation_png(array: np.ndarray, path: str | Path, batch: int = 0,
+                        per_channel: bool = False) -> None:
+    """All channels of ``array[batch]`` as one PNG."""
+    save_png(channel_grid(array[batch], per_channel), path)
+
+
+def save_channel_pngs(array: np.ndarray, folder: str | Path, stem: str, batch: int = 0) -> list[Path]:
+    """Each channel of ``array[batch]`` as its own PNG (grayscale scaled to its own range)."""
+    from PIL import Image
+
+    folder = Path(folder)
+    item = np.asarray(array[batch])
+    paths = []
+    if item.ndim < 2:
+        item = item[None]
+    for ch in range(item.shape[0]):
+        data = item[ch]
+        if data.ndim == 1:
+            data = data[None]
+        img = (normalize(data) * 255).round().astype(np.uint8)
+        p = folder / f"{stem}_c{ch}.png"
+        Image.fromarray(img).save(p)
+        paths.append(p)
+    return paths

@@ -1,0 +1,53 @@
+"""What a run hands back: numpy arrays and numbers only, so the GUI can hold them without torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model.spec import Config, Objective
+
+
+@dataclass
+class LayerResult:
+    index: int
+    name: str  # the spec's name, or the index as nn.Sequential names it
+    type: str
+    label: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    activation: np.ndarray
+    grad_output: np.ndarray | None = None
+    indices: np.ndarray | None = None  # max pools with return_indices: flat argmax per output
+    indices_from: int | None = None  # MaxUnpool: the layer whose indices it used
+    params: dict[str, np.ndarray] = field(default_factory=dict)  # "weight", "bias"
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
+    grad_norms: dict[str, float] = field(default_factory=dict)  # L2 norm, like .grad.norm()
+    param_count: int = 0
+    macs: int = 0
+    time_ms: float = 0.0
+
+
+@dataclass
+class RunResult:
+    config: Config
+    device: str
+    input: np.ndarray
+    grad_input: np.ndarray | None
+    layers: list[LayerResult]
+    objective: Objective
+    objective_label: str
+    objective_value: float
+    forward_ms: float = 0.0
+    backward_ms: float = 0.0
+    total_ms: float = 0.0
+    generation: int = 0
+
+    def layer(self, key: int | str) -> LayerResult:
+        if isinstance(key, int):
+            return self.layers[key]
+        for lr in self.layers:
+            if lr.name == key:
+                return lr
+        raise KeyError(key)

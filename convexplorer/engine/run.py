@@ -1,0 +1,211 @@
+"""One real run: forward through every layer recording outputs and pooling indices, backward of
+the objective recording every gradient, everything handed back as numpy arrays."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..model.shapes import ShapeReport
+from ..model.spec import Config, Objective, layer_label
+from .build import build_modules
+from .devices import DeviceError, check_device
+from .inputs import InputError, load_input
+from .meta import infer_meta
+from .results import LayerResult, RunResult
+
+
+class RunError(Exception):
+    """A run that cannot go ahead or failed; the message is short and says what to do.
+    ``problems`` holds the validation problems when that is why."""
+
+    def __init__(self, message: str, problems=()):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class Cancelled(Exception):
+    """The run was cancelled between layers (a newer request replaced it)."""
+
+
+def estimate_bytes(report: ShapeReport) -> int:
+    """Memory a run needs, roughly: input, every output and their gradients (float32), pooling
+    indices (int64), parameters and their gradients."""
+    total = 2 * 4 * int(np.prod(report.input_shape))
+    for info in report.layers:
+        if info.output_shape is None:
+            continue
+        n = int(np.prod(info.output_shape))
+        total += 2 * 4 * n + 2 * 4 * info.params
+        if info.kwargs.get("return_indices"):
+            total += 8 * n
+    return total
+
+
+def _oom_message(device: str, report: ShapeReport | None) -> str:
+    est = f" (about {estimate_bytes(report) / 2**20:.0f} MiB needed)" if report else ""
+    return (f"out of memory on {device}{est}: use a smaller input, fewer channels or a larger "
+            "stride")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _objective_tensor(objective: Objective, outputs, labels, x) -> torch.Tensor:
+    if not outputs:
+        target, where = x, "input"
+    else:
+        idx = objective.layer if objective.layer != -1 else len(outputs) - 1
+        if not 0 <= idx < len(outputs):
+            raise RunError(f"objective layer: there is no layer {idx} (the stack has "
+                           f"{len(outputs)}); use -1 for the last layer")
+        target, where = outputs[idx], labels[idx]
+    if objective.kind == "sum":
+        return target.sum()
+    if objective.kind == "mean":
+        return target.mean()
+    shape = tuple(target.shape)
+    pos = (objective.batch, objective.channel)
+    if len(shape) < 2:
+        raise RunError(f"objective: {where} output {list(shape)} has no channels; use sum or mean")
+    if objective.kind == "unit":
+        pos = pos + tuple(objective.position)
+        if len(pos) != len(shape):
+            raise RunError(f"objective position: {where} output is {list(shape)}; give "
+                           f"{len(shape) - 2} position value(s) after batch and channel")
+    for p, n, name in zip(pos, shape, ("batch", "channel", "position", "position", "position")):
+        if not 0 <= p < n:
+            raise RunError(f"objective {name}: {p} is outside {where} output {list(shape)}")
+    return target[pos].sum()
+
+
+def run(
+    config: Config,
+    *,
+    base_dir=None,
+    input_array: np.ndarray | None = None,
+    device: str | None = None,
+    objective: Objective | None = None,
+    cancel: Callable[[], bool] | None = None,
+    generation: int = 0,
+) -> RunResult:
+    """Run ``config`` for real. Raises RunError (bad config, device, input, out of memory) or
+    Cancelled (``cancel()`` became true between layers)."""
+    t_start = time.perf_counter()
+    objective = objective or config.objective
+    device_name = device or config.device
+    try:
+        dev = check_device(device_name)
+    except DeviceError as exc:
+        raise RunError(str(exc)) from None
+    try:
+        x_np = input_array if input_array is not None else load_input(config.input, base_dir)
+    except InputError as exc:
+        raise RunError(f"input: {exc}") from None
+    x_np = np.ascontiguousarray(x_np, dtype=np.float32)
+    report = infer_meta(config.layers, x_np.shape)
+    if report.problems:
+        raise RunError("; ".join(str(p) for p in report.problems[:3]), report.problems)
+    labels = [layer_label(i.index, i.spec) for i in report.layers]
+    try:
+        return _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start)
+    except torch.OutOfMemoryError:
+        raise RunError(_oom_message(str(dev), report)) from None
+    except RuntimeError as exc:
+        if "out of memory" in str(exc) or "can't allocate memory" in str(exc):
+            raise RunError(_oom_message(str(dev), report)) from None
+        raise RunError(f"torch failed: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
+    return None if t is None else t.detach().cpu().numpy()
+
+
+def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start) -> RunResult:
+    modules = build_modules(report.layers, config.seed, dev)
+    for m in modules:
+        m.train()
+    x = torch.from_numpy(x_np).to(dev).requires_grad_(True)
+    torch.manual_seed(config.seed)  # Dropout masks repeat from run to run
+    outputs: list[torch.Tensor] = []
+    indices: dict[int, torch.Tensor] = {}
+    times: list[float] = []
+    h = x
+    t_fwd = time.perf_counter()
+    for info, module in zip(report.layers, modules):
+        if cancel is not None and cancel():
+            raise Cancelled()
+        t0 = time.perf_counter()
+        if info.indices_from is not None:
+            y = module(h, indices[info.indices_from], output_size=info.unpool_size)
+        else:
+            y = module(h)
+        if isinstance(y, tuple):
+            y, indices[info.index] = y
+        _sync(dev)
+        times.append((time.perf_counter() - t0) * 1e3)
+        if y.requires_grad:
+            y.retain_grad()
+        outputs.append(y)
+        h = y
+    forward_ms = (time.perf_counter() - t_fwd) * 1e3
+    if cancel is not None and cancel():
+        raise Cancelled()
+    obj = _objective_tensor(objective, outputs, labels, x)
+    t_bwd = time.perf_counter()
+    obj.backward()
+    _sync(dev)
+    backward_ms = (time.perf_counter() - t_bwd) * 1e3
+    layers = []
+    for info, module, y, ms in zip(report.layers, modules, outputs, times):
+        lr = LayerResult(
+            index=info.index,
+            name=info.spec.name or str(info.index),
+            type=info.spec.type,
+            label=info.label,
+            input_shape=tuple(info.input_shape),
+            output_shape=tuple(y.shape),
+            activation=_to_numpy(y),
+            grad_output=_to_numpy(y.grad),
+            indices=_to_numpy(indices.get(info.index)),
+            indices_from=info.indices_from,
+            param_count=info.params,
+            macs=info.macs,
+            time_ms=ms,
+        )
+        for pname, p in module.named_parameters():
+            lr.params[pname] = _to_numpy(p)
+            if p.grad is not None:
+                lr.grads[pname] = _to_numpy(p.grad)
+                lr.grad_norms[pname] = float(p.grad.norm())
+            else:
+                lr.grads[pname] = np.zeros(tuple(p.shape), dtype=np.float32)
+                lr.grad_norms[pname] = 0.0
+        layers.append(lr)
+    where = labels[objective.layer] if labels and objective.layer != -1 else (
+        labels[-1] if labels else "input")
+    return RunResult(
+        config=config,
+        device=str(dev),
+        input=x_np,
+        grad_input=_to_numpy(x.grad),
+        layers=layers,
+        objective=objective,
+        objective_label=objective.describe(where),
+        objective_value=float(obj.detach()),
+        forward_ms=forward_ms,
+        backward_ms=backward_ms,
+        total_ms=(time.perf_counter() - t_start) * 1e3,
+        generation=generation,
+    )
+
+
+def config_dir(path: str | Path | None) -> Path | None:
+    """The folder relative input paths of a config file are read from."""
+    return Path(path).resolve().parent if path else None

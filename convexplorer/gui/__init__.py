@@ -1,0 +1,1 @@
+"""PySide6 + pyqtgraph views and the controller that wires them. Never touches a tensor."""

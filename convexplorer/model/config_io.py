@@ -1,0 +1,246 @@
+"""Config files (JSON, version 1): reading with clear errors, and atomic writing.
+
+Structure is checked here (version, known keys and layer types); parameter values are kept as
+written and checked by ``model.validate``, so a config with a bad value still loads and the bad
+field can be shown and fixed instead of the whole file being refused.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .catalogue import CATALOGUE
+from .spec import (
+    CONFIG_VERSION,
+    DISTRIBUTIONS,
+    IMAGE_MODES,
+    INPUT_SOURCES,
+    OBJECTIVE_KINDS,
+    SIGNALS,
+    Config,
+    InputSpec,
+    LayerSpec,
+    Objective,
+    freeze,
+)
+
+TOP_KEYS = ("version", "name", "seed", "input", "device", "objective", "layers")
+INPUT_KEYS = {
+    "random": ("source", "shape", "seed", "distribution"),
+    "signal": ("source", "shape", "seed", "signal", "frequency"),
+    "image": ("source", "path", "size", "mode"),
+    "npy": ("source", "path"),
+}
+OBJECTIVE_KEYS = ("kind", "layer", "batch", "channel", "position")
+
+
+class ConfigError(ValueError):
+    """A config that cannot be read. The message names the file, the layer and the key."""
+
+
+def _keys_msg(valid, key: str | None = None) -> str:
+    close = difflib.get_close_matches(key, list(valid), n=1) if key else []
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return hint + "valid keys: " + ", ".join(valid)
+
+
+def _int(value: Any, where: str, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where} must be an integer, got {json.dumps(value)}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{where} must be at least {minimum}, got {value}")
+    return value
+
+
+def _int_list(value: Any, where: str, *, lengths, minimum: int = 1) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple) or len(value) not in lengths:
+        want = " or ".join(str(n) for n in lengths)
+        raise ConfigError(f"{where} must be a list of {want} integers, got {json.dumps(value)}")
+    return tuple(_int(v, where, minimum=minimum) for v in value)
+
+
+def _choice(value: Any, where: str, choices) -> str:
+    if value not in choices:
+        raise ConfigError(f"{where} must be one of {', '.join(choices)}; got {json.dumps(value)}")
+    return value
+
+
+def _check_keys(d: dict, valid, where: str) -> None:
+    for key in d:
+        if key not in valid:
+            raise ConfigError(f"{where}: unknown key '{key}'; {_keys_msg(valid, key)}")
+
+
+def input_from_dict(d: Any, where: str = "input") -> InputSpec:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where} must be an object like {{\"source\": \"random\", ...}}")
+    source = _choice(d.get("source", "random"), f"{where}.source", INPUT_SOURCES)
+    _check_keys(d, INPUT_KEYS[source], f"{where} (source '{source}')")
+    kw: dict[str, Any] = {"source": source}
+    if source in ("random", "signal"):
+        if "shape" in d:
+            kw["shape"] = _int_list(d["shape"], f"{where}.shape", lengths=range(2, 6))
+        elif source == "signal":
+            kw["shape"] = (1, 1, 64)
+        if "seed" in d:
+            kw["seed"] = _int(d["seed"], f"{where}.seed", minimum=0)
+    if source == "random" and "distribution" in d:
+        kw["distribution"] = _choice(d["distribution"], f"{where}.distribution", DISTRIBUTIONS)
+    if source == "signal":
+        if "signal" in d:
+            kw["signal"] = _choice(d["signal"], f"{where}.signal", SIGNALS)
+        if "frequency" in d:
+            f = d["frequency"]
+            if isinstance(f, bool) or not isinstance(f, int | float) or f <= 0:
+                raise ConfigError(f"{where}.frequency must be a positive number, got {f!r}")
+            kw["frequency"] = float(f)
+    if source in ("image", "npy"):
+        path = d.get("path")
+        if not isinstance(path, str) or not path:
+            raise ConfigError(f"{where}.path: an {source} input needs a file path")
+        kw["path"] = path
+    if source == "image":
+        if d.get("size") is not None:
+            kw["size"] = _int_list(d["size"], f"{where}.size", lengths=(2,))
+        if "mode" in d:
+            kw["mode"] = _choice(d["mode"], f"{where}.mode", IMAGE_MODES)
+    return InputSpec(**kw)
+
+
+def objective_from_dict(d: Any, where: str = "objective") -> Objective:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where} must be an object like {{\"kind\": \"sum\"}}")
+    _check_keys(d, OBJECTIVE_KEYS, where)
+    kw: dict[str, Any] = {"kind": _choice(d.get("kind", "sum"), f"{where}.kind", OBJECTIVE_KINDS)}
+    if "layer" in d:
+        kw["layer"] = _int(d["layer"], f"{where}.layer", minimum=-1)
+    for key in ("batch", "channel"):
+        if key in d:
+            kw[key] = _int(d[key], f"{where}.{key}", minimum=0)
+    if "position" in d:
+        kw["position"] = _int_list(d["position"], f"{where}.position", lengths=range(0, 4),
+                                   minimum=0)
+    return Objective(**kw)
+
+
+def layer_from_dict(d: Any, index: int, where: str = "") -> LayerSpec:
+    prefix = f"{where}layer {index}"
+    if not isinstance(d, dict):
+        raise ConfigError(f"{prefix} must be an object like {{\"type\": \"Conv2d\", ...}}")
+    type_name = d.get("type")
+    if type_name not in CATALOGUE:
+        known = ", ".join(CATALOGUE)
+        if type_name is None:
+            raise ConfigError(f"{prefix}: missing \"type\"; known types: {known}")
+        raise ConfigError(f"{prefix}: unknown layer type {json.dumps(type_name)}; "
+                          f"known types: {known}")
+    lt = CATALOGUE[type_name]
+    name = d.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"{prefix} ({type_name}): name must be a string")
+    label = f"{prefix} ({name + ', ' if name else ''}{type_name})"
+    valid = ("type", "name") + lt.param_names
+    params = {}
+    for key, value in d.items():
+        if key in ("type", "name"):
+            continue
+        if key not in lt.param_names:
+            raise ConfigError(f"{label}: unknown key '{key}'; {_keys_msg(valid, key)}")
+        params[key] = freeze(value)
+    return LayerSpec.make(type_name, name, **params)
+
+
+def config_from_dict(data: Any, source: str = "config") -> Config:
+    """Build a Config from parsed JSON; ConfigError names ``source``, the layer and the key."""
+    where = f"{source}: "
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}a config must be a JSON object with \"layers\"")
+    version = data.get("version", CONFIG_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ConfigError(f"{where}\"version\" must be an integer")
+    if version > CONFIG_VERSION:
+        raise ConfigError(f"{where}config version {version} is newer than this convexplorer "
+                          f"reads (version {CONFIG_VERSION}); update convexplorer to open it")
+    if version < 1:
+        raise ConfigError(f"{where}config version {version} is not valid; use 1")
+    try:
+        _check_keys(data, TOP_KEYS, source)
+        layers_raw = data.get("layers", [])
+        if not isinstance(layers_raw, list):
+            raise ConfigError(f"{where}\"layers\" must be a list of layer objects")
+        layers = tuple(layer_from_dict(d, i, where) for i, d in enumerate(layers_raw))
+        kw: dict[str, Any] = {"layers": layers}
+        if "name" in data:
+            if not isinstance(data["name"], str):
+                raise ConfigError(f"{where}\"name\" must be a string")
+            kw["name"] = data["name"]
+        if "seed" in data:
+            kw["seed"] = _int(data["seed"], f"{where}seed", minimum=0)
+        if "device" in data:
+            if not isinstance(data["device"], str) or not data["device"]:
+                raise ConfigError(f"{where}\"device\" must be a string such as \"cpu\" or "
+                                  "\"cuda\"")
+            kw["device"] = data["device"]
+        if "input" in data:
+            kw["input"] = input_from_dict(data["input"], f"{where}input")
+        if "objective" in data:
+            kw["objective"] = objective_from_dict(data["objective"], f"{where}objective")
+    except ConfigError as exc:
+        msg = str(exc)
+        raise ConfigError(msg if msg.startswith(where) else where + msg) from None
+    return Config(**kw)
+
+
+def loads_config(text: str, source: str = "config") -> Config:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                          f"{exc.msg})") from None
+    return config_from_dict(data, source)
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read a config file. Errors (missing file, bad JSON, unknown key...) are ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (JSON) file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    return loads_config(text, str(path))
+
+
+def dumps_config(config: Config) -> str:
+    return json.dumps(config.to_dict(), indent=2) + "\n"
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename over it: a crash or a full
+    disk mid-write leaves the old file intact."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_config(config: Config, path: str | os.PathLike) -> None:
+    atomic_write_text(path, dumps_config(config))

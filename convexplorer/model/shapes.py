@@ -1,0 +1,358 @@
+"""Shape inference by formula: each layer's output shape, parameters, multiply-accumulates,
+receptive field and its output-size formula with the user's numbers put in.
+
+Pure Python, so it is instant at any input size and needs neither torch nor Qt; the engine's
+meta-device inference (``engine.meta``) checks it against torch itself, and tests hold them equal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalogue import LayerType
+from .spec import LayerSpec, layer_label
+from .validate import Problem, check_layer, divisors, expand
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Per spatial dimension of the input: how many input positions one output unit sees
+    (``size``) and how far apart neighbouring output units are on the input (``jump``)."""
+
+    size: tuple[float, ...]
+    jump: tuple[float, ...]
+
+    def __str__(self) -> str:
+        def f(x: float) -> str:
+            return f"{x:g}"
+        return "x".join(f(s) for s in self.size) + " (jump " + "x".join(f(j) for j in self.jump) + ")"
+
+
+@dataclass
+class LayerInfo:
+    index: int
+    spec: LayerSpec
+    label: str
+    input_shape: tuple[int, ...] | None = None
+    output_shape: tuple[int, ...] | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)  # resolved: auto values filled in
+    params: int = 0
+    macs: int = 0
+    receptive_field: ReceptiveField | None = None
+    formula: list[str] = field(default_factory=list)  # one line per spatial dimension
+    indices_from: int | None = None  # MaxUnpool: index of the MaxPool whose indices it uses
+    unpool_size: tuple[int, ...] | None = None  # MaxUnpool: output_size passed to torch
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.output_shape is not None and not self.problems
+
+
+@dataclass
+class ShapeReport:
+    input_shape: tuple[int, ...]
+    layers: list[LayerInfo]
+    input_problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.input_problems + [p for info in self.layers for p in info.problems]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def output_shape(self) -> tuple[int, ...] | None:
+        return self.layers[-1].output_shape if self.layers else self.input_shape
+
+    @property
+    def total_params(self) -> int:
+        return sum(i.params for i in self.layers)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(i.macs for i in self.layers)
+
+
+def fmt_shape(shape: tuple[int, ...] | None) -> str:
+    """A shape as torch prints it: torch.Size([1, 10, 24, 24])."""
+    if shape is None:
+        return "?"
+    return "torch.Size([" + ", ".join(str(s) for s in shape) + "])"
+
+
+def _rank_name(lt: LayerType) -> str:
+    return "(N, C, L)" if lt.dims == 1 else "(N, C, H, W)"
+
+
+class _Fail(Exception):
+    def __init__(self, field: str | None, message: str, fix: str = ""):
+        super().__init__(message)
+        self.field, self.message, self.fix = field, message, fix
+
+
+def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
+    """Infer every layer's output from ``input_shape``. Never raises: problems are data."""
+    input_shape = tuple(input_shape)
+    report = ShapeReport(input_shape, [])
+    if not input_shape or any((not isinstance(s, int)) or s < 1 for s in input_shape):
+        report.input_problems.append(Problem(None, "input", "shape",
+                                             f"every size must be at least 1, got {input_shape}",
+                                             "fix the input shape"))
+    spatial = max(len(input_shape) - 2, 1)
+    rf: ReceptiveField | None = ReceptiveField((1.0,) * spatial, (1.0,) * spatial)
+    shape: tuple[int, ...] | None = None if report.input_problems else input_shape
+    pools: list[int] = []  # stack of unmatched MaxPool(return_indices=True) layer indices
+    for i, spec in enumerate(layers):
+        label = layer_label(i, spec)
+        info = LayerInfo(i, spec, label, input_shape=shape)
+        report.layers.append(info)
+        info.problems = check_layer(i, spec, label)
+        lt = spec.layer_type
+        if info.problems or shape is None or lt is None:
+            shape = None
+            continue
+        try:
+            _infer_layer(info, lt, shape, report, pools)
+        except _Fail as fail:
+            info.problems.append(Problem(i, label, fail.field, fail.message, fail.fix))
+            info.output_shape = None
+        shape = info.output_shape
+        if shape is not None and rf is not None:
+            rf = _next_rf(rf, info, lt, input_shape)
+            info.receptive_field = rf
+    return report
+
+
+def _infer_layer(info: LayerInfo, lt: LayerType, shape, report: ShapeReport, pools) -> None:
+    spec = info.spec
+    kw = {p.name: spec.value(p.name) for p in lt.params}
+    info.kwargs = kw
+    dims = lt.dims
+    if dims is not None:
+        ranks = (2, 3) if lt.name == "BatchNorm1d" else (dims + 2,)
+        if len(shape) not in ranks:
+            want = "(N, C) or (N, C, L)" if lt.name == "BatchNorm1d" else _rank_name(lt)
+            raise _Fail(None, f"expects a {'/'.join(str(r) for r in ranks)}-D input {want}, but "
+                              f"gets {fmt_shape(shape)}",
+                        _rank_fix(lt, shape))
+    auto = lt.auto_param
+    if auto is not None:
+        arriving = shape[-1] if auto.name == "in_features" else shape[1]
+        what = "features" if auto.name == "in_features" else "channels"
+        if spec.is_set(auto.name):
+            if kw[auto.name] != arriving:
+                raise _Fail(auto.name, f"{auto.name}={kw[auto.name]} but the previous layer gives "
+                                       f"{arriving} {what}",
+                            f"set {auto.name} to {arriving}, or clear it to follow automatically")
+        else:
+            kw[auto.name] = arriving
+    if lt.is_conv:
+        _conv(info, lt, kw, shape)
+    elif lt.is_unpool:
+        _unpool(info, lt, kw, shape, report, pools)
+    elif lt.is_window:
+        _pool(info, lt, kw, shape)
+        if kw.get("return_indices") and lt.name.startswith("MaxPool"):
+            pools.append(info.index)
+    elif lt.is_adaptive:
+        out = tuple(shape[2 + j] if o is None else o for j, o in enumerate(expand(kw["output_size"],
+                                                                                dims)))
+        info.output_shape = shape[:2] + out
+        info.formula = [f"output_size {o}" for o in out]
+    elif lt.name.startswith("BatchNorm"):
+        per_channel = shape[0] * math.prod(shape[2:])
+        if per_channel <= 1:
+            raise _Fail(None, f"needs more than 1 value per channel in training mode, got "
+                              f"{fmt_shape(shape)}", "use a batch of 2 or more")
+        c = kw["num_features"]
+        info.params = (c if kw["affine"] else 0) + (c if kw["affine"] and kw["bias"] else 0)
+        info.output_shape = shape
+    elif lt.name == "Flatten":
+        rank = len(shape)
+        s, e = kw["start_dim"], kw["end_dim"]
+        s2, e2 = s + rank if s < 0 else s, e + rank if e < 0 else e
+        if not (0 <= s2 < rank) or not (0 <= e2 < rank):
+            raise _Fail("start_dim" if not (0 <= s2 < rank) else "end_dim",
+                        f"dimension out of range for a {rank}-D input {fmt_shape(shape)}",
+                        f"use -{rank} to {rank - 1}")
+        if s2 > e2:
+            raise _Fail("start_dim", f"start_dim={s} comes after end_dim={e}",
+                        "make start_dim <= end_dim")
+        info.output_shape = shape[:s2] + (math.prod(shape[s2:e2 + 1]),) + shape[e2 + 1:]
+    elif lt.name == "Linear":
+        fin, fout = kw["in_features"], kw["out_features"]
+        info.params = fin * fout + (fout if kw["bias"] else 0)
+        info.output_shape = shape[:-1] + (fout,)
+        info.macs = math.prod(shape[:-1]) * fin * fout
+    else:  # element-wise activations and Dropout
+        info.output_shape = shape
+
+
+def _rank_fix(lt: LayerType, shape) -> str:
+    if lt.dims == 2 and len(shape) == 3:
+        return "use a 4-D input (add a batch dimension), or a 1-D layer"
+    if lt.dims == 1 and len(shape) == 4:
+        return f"use {lt.name.replace('1d', '2d')}, or Flatten the last dimensions first"
+    if len(shape) == 2:
+        return "this comes after a Flatten/Linear; move the layer before them"
+    return f"give the input {lt.dims + 2} dimensions"
+
+
+def _window_out(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> tuple[int, str]:
+    eff = d * (k - 1) + 1
+    num = n + 2 * p - eff
+    rnd = "ceil" if ceil else "floor"
+    text = f"{rnd}(({n} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1"
+    if num < 0:
+        return num // s + 1, text
+    out = (-(-num // s) if ceil else num // s) + 1
+    if ceil and (out - 1) * s >= n + p:
+        # torch's rule: the last window must start inside the input or the left padding
+        out -= 1
+        text += " - 1 (the last window would start in the right padding)"
+    return out, text + f" = {out}"
+
+
+def _conv(info: LayerInfo, lt: LayerType, kw, shape) -> None:
+    dims = lt.dims
+    ic, oc, g = kw["in_channels"], kw["out_channels"], kw["groups"]
+    if ic % g:
+        ok = ", ".join(str(d) for d in divisors(ic) if oc % d == 0)
+        raise _Fail("groups", f"groups={g} must divide in_channels={ic}", f"try {ok}")
+    ks = expand(kw["kernel_size"], dims)
+    ss = expand(kw["stride"], dims)
+    ds = expand(kw["dilation"], dims)
+    spatial = shape[2:]
+    out = []
+    info.formula = []
+    if lt.is_transpose:
+        ps = expand(kw["padding"], dims)
+        ops = expand(kw["output_padding"], dims)
+        for n, k, s, p, d, op in zip(spatial, ks, ss, ps, ds, ops):
+            o = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            info.formula.append(f"({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {o}")
+            if o < 1:
+                raise _Fail("padding", f"output size would be {o}",
+                            "reduce padding, or increase kernel_size or stride")
+            out.append(o)
+        info.params = ic * (oc // g) * math.prod(ks) + (oc if kw["bias"] else 0)
+        info.output_shape = (shape[0], oc) + tuple(out)
+        info.macs = shape[0] * ic * math.prod(spatial) * (oc // g) * math.prod(ks)
+        return
+    pad = kw["padding"]
+    for j, (n, k, s, d) in enumerate(zip(spatial, ks, ss, ds)):
+        eff = d * (k - 1) + 1
+        if pad == "same":
+            info.formula.append(f"'same': {n} (pads {eff - 1} in all)")
+            out.append(n)
+            p = (eff - 1) // 2
+            continue
+        p = 0 if pad == "valid" else expand(pad, dims)[j]
+        if kw["padding_mode"] != "zeros" and p:
+            mode = kw["padding_mode"]
+            if mode == "reflect" and p >= n:
+                raise _Fail("padding", f"padding_mode='reflect' needs padding < input size "
+                                       f"({p} >= {n})", f"use padding below {n}")
+            if mode == "circular" and p > n:
+                raise _Fail("padding", f"padding_mode='circular' needs padding <= input size "
+                                       f"({p} > {n})", f"use padding up to {n}")
+        if eff > n + 2 * p:
+            what = f"kernel {k}" if d == 1 else f"dilated kernel {eff} (kernel {k}, dilation {d})"
+            raise _Fail("kernel_size", f"{what} is larger than the padded input {n + 2 * p}",
+                        f"use kernel_size <= {(n + 2 * p - 1) // d + 1}, or more padding")
+        o, text = _window_out(n, k, s, p, d, False)
+        info.formula.append(text)
+        out.append(o)
+    info.params = oc * (ic // g) * math.prod(ks) + (oc if kw["bias"] else 0)
+    info.output_shape = (shape[0], oc) + tuple(out)
+    info.macs = math.prod(info.output_shape) * (ic // g) * math.prod(ks)
+
+
+def _pool(info: LayerInfo, lt: LayerType, kw, shape) -> None:
+    dims = lt.dims
+    ks = expand(kw["kernel_size"], dims)
+    ss = expand(kw["stride"] if kw["stride"] is not None else kw["kernel_size"], dims)
+    ps = expand(kw["padding"], dims)
+    ds = expand(kw.get("dilation", 1), dims)
+    out = []
+    info.formula = []
+    for n, k, s, p, d in zip(shape[2:], ks, ss, ps, ds):
+        o, text = _window_out(n, k, s, p, d, kw["ceil_mode"])
+        info.formula.append(text)
+        if o < 1:
+            eff = d * (k - 1) + 1
+            raise _Fail("kernel_size", f"kernel {eff} is larger than the padded input "
+                                       f"{n + 2 * p}", f"use kernel_size <= {n + 2 * p}")
+        out.append(o)
+    info.output_shape = shape[:2] + tuple(out)
+
+
+def _unpool(info: LayerInfo, lt: LayerType, kw, shape, report: ShapeReport, pools) -> None:
+    dims = lt.dims
+    match = None
+    for j in range(len(pools) - 1, -1, -1):
+        if report.layers[pools[j]].spec.type == f"MaxPool{dims}d":
+            match = pools.pop(j)
+            break
+    if match is None:
+        raise _Fail(None, f"needs the indices of an earlier MaxPool{dims}d with "
+                          "return_indices=True", f"add one, or set return_indices on a MaxPool"
+                                                 f"{dims}d before it")
+    pool = report.layers[match]
+    info.indices_from = match
+    if shape != pool.output_shape:
+        raise _Fail(None, f"gets {fmt_shape(shape)} but the indices of {pool.label} are "
+                          f"{fmt_shape(pool.output_shape)}",
+                    "layers between the pool and the unpool must keep the shape")
+    ks = expand(kw["kernel_size"], dims)
+    ss = expand(kw["stride"] if kw["stride"] is not None else kw["kernel_size"], dims)
+    ps = expand(kw["padding"], dims)
+    target = pool.input_shape[2:]
+    info.formula = []
+    for n, k, s, p, t in zip(shape[2:], ks, ss, ps, target):
+        default = (n - 1) * s - 2 * p + k
+        if not (default - s < t < default + s):
+            raise _Fail("kernel_size", f"kernel_size/stride/padding do not undo {pool.label} "
+                                       f"(would give {default}, the pool's input is {t})",
+                        "use the pool's kernel_size, stride and padding")
+        info.formula.append(f"({n}-1)*{s} - 2*{p} + {k} = {default}; restores the pool's "
+                            f"input size {t}")
+    info.unpool_size = tuple(target)
+    info.output_shape = shape[:2] + tuple(target)
+
+
+def _next_rf(rf: ReceptiveField, info: LayerInfo, lt: LayerType, input_shape) -> ReceptiveField:
+    """Receptive field after this layer, on the input's spatial dimensions."""
+    n = len(rf.size)
+    whole = ReceptiveField(tuple(float(s) for s in input_shape[2:]) or (1.0,), (0.0,) * n)
+    if lt.name == "Linear" or (lt.name == "Flatten" and len(info.output_shape) <= 2):
+        return whole
+    if lt.dims is None or lt.name.startswith("BatchNorm") or len(rf.size) != lt.dims:
+        return rf
+    kw = info.kwargs
+    size, jump = list(rf.size), list(rf.jump)
+    if lt.is_adaptive:
+        for j in range(n):
+            i_n, o_n = info.input_shape[2 + j], info.output_shape[2 + j]
+            k = math.ceil(i_n / o_n)
+            size[j] += (k - 1) * jump[j]
+            jump[j] *= i_n / o_n
+        return ReceptiveField(tuple(size), tuple(jump))
+    ks = expand(kw["kernel_size"], n)
+    stride = kw.get("stride")
+    ss = expand(stride if stride is not None else kw["kernel_size"], n)
+    ds = expand(kw.get("dilation", 1), n)
+    for j in range(n):
+        eff = ds[j] * (ks[j] - 1) + 1
+        if lt.is_transpose or lt.is_unpool:
+            size[j] += (math.ceil(eff / ss[j]) - 1) * jump[j]
+            jump[j] /= ss[j]
+        else:
+            size[j] += (eff - 1) * jump[j]
+            jump[j] *= ss[j]
+    return ReceptiveField(tuple(size), tuple(jump))

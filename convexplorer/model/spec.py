@@ -1,0 +1,205 @@
+"""Immutable values describing what the user builds: layers, input, objective, whole config.
+
+An edit never mutates a spec; it builds a new one (``with_params``, ``dataclasses.replace``), so
+a snapshot can be handed to a worker thread without locks. No Qt and no torch here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .catalogue import CATALOGUE, LayerType
+
+CONFIG_VERSION = 1
+
+#: Sentinel for ``LayerSpec.with_params``: remove an explicit value (back to default / auto).
+UNSET = object()
+
+INPUT_SOURCES = ("random", "image", "npy", "signal")
+DISTRIBUTIONS = ("normal", "uniform")
+SIGNALS = ("sine", "step", "chirp", "square", "impulse")
+IMAGE_MODES = ("L", "RGB")
+OBJECTIVE_KINDS = ("sum", "mean", "channel", "unit")
+
+
+def freeze(value: Any) -> Any:
+    """Lists (from JSON) become tuples so specs are hashable and immutable."""
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Tuples become lists for JSON."""
+    if isinstance(value, tuple | list):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer: a torch.nn class name, the keywords the user set explicitly, an optional name.
+
+    Keywords not in ``params`` take torch's default (or, for in_channels / num_features /
+    in_features, follow the previous layer).
+    """
+
+    type: str
+    params: tuple[tuple[str, Any], ...] = ()
+    name: str | None = None
+
+    @classmethod
+    def make(cls, type: str, name: str | None = None, **params: Any) -> LayerSpec:
+        return cls(type, tuple((k, freeze(v)) for k, v in params.items()), name or None)
+
+    @property
+    def layer_type(self) -> LayerType | None:
+        return CATALOGUE.get(self.type)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The explicitly set keywords."""
+        return dict(self.params)
+
+    def is_set(self, key: str) -> bool:
+        return any(k == key for k, _ in self.params)
+
+    def value(self, key: str) -> Any:
+        """The explicit value, else torch's default from the catalogue."""
+        for k, v in self.params:
+            if k == key:
+                return v
+        lt = self.layer_type
+        if lt is not None and key in lt.param_names:
+            return lt.param(key).default
+        return None
+
+    def with_params(self, **updates: Any) -> LayerSpec:
+        """A new spec with these keywords changed (``UNSET`` removes one)."""
+        current = dict(self.params)
+        for k, v in updates.items():
+            if v is UNSET:
+                current.pop(k, None)
+            else:
+                current[k] = freeze(v)
+        lt = self.layer_type
+        order = lt.param_names if lt else ()
+        items = sorted(current.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
+                                                         else len(order), kv[0]))
+        return LayerSpec(self.type, tuple(items), self.name)
+
+    def renamed(self, name: str | None) -> LayerSpec:
+        return replace(self, name=name or None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        if self.name:
+            out["name"] = self.name
+        for k, v in self.params:
+            out[k] = thaw(v)
+        return out
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where the input tensor comes from.
+
+    random: ``shape`` (N, C, ...) drawn from ``distribution`` with ``seed``.
+    signal: a synthetic 1-D signal of ``shape`` (N, C, L): sine, step, chirp, square, impulse.
+    image:  ``path`` (PNG/JPEG/BMP; ``sample:NAME`` for a bundled image), resized to ``size``
+            (H, W) when given, ``mode`` "L" (grayscale) or "RGB"; gives 1 x C x H x W.
+    npy:    ``path`` to a .npy array of rank 2 to 5, used as is.
+    """
+
+    source: str = "random"
+    shape: tuple[int, ...] = (1, 1, 28, 28)
+    seed: int = 0
+    distribution: str = "normal"
+    path: str | None = None
+    size: tuple[int, ...] | None = None
+    mode: str = "L"
+    signal: str = "sine"
+    frequency: float = 3.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"source": self.source}
+        if self.source in ("random", "signal"):
+            d["shape"] = list(self.shape)
+            d["seed"] = self.seed
+        if self.source == "random":
+            d["distribution"] = self.distribution
+        if self.source == "signal":
+            d["signal"] = self.signal
+            d["frequency"] = self.frequency
+        if self.source in ("image", "npy"):
+            d["path"] = self.path
+        if self.source == "image":
+            if self.size is not None:
+                d["size"] = list(self.size)
+            d["mode"] = self.mode
+        return d
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What backward differentiates: the sum or mean of a layer's output, one channel of it, or
+    one output unit (batch, channel, position). ``layer`` is an index; -1 is the last layer."""
+
+    kind: str = "sum"
+    layer: int = -1
+    batch: int = 0
+    channel: int = 0
+    position: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind, "layer": self.layer}
+        if self.kind in ("channel", "unit"):
+            d["batch"] = self.batch
+            d["channel"] = self.channel
+        if self.kind == "unit":
+            d["position"] = list(self.position)
+        return d
+
+    def describe(self, layer_label: str = "") -> str:
+        where = layer_label or ("last layer" if self.layer == -1 else f"layer {self.layer}")
+        if self.kind == "sum":
+            return f"sum of {where} output"
+        if self.kind == "mean":
+            return f"mean of {where} output"
+        if self.kind == "channel":
+            return f"sum of {where} output[{self.batch}, {self.channel}]"
+        pos = ", ".join(str(p) for p in self.position)
+        return f"{where} output[{self.batch}, {self.channel}{', ' if pos else ''}{pos}]"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole set-up: layers, input, device, seed and objective. What a config file holds."""
+
+    layers: tuple[LayerSpec, ...] = ()
+    input: InputSpec = field(default_factory=InputSpec)
+    name: str = "untitled"
+    seed: int = 0
+    device: str = "cpu"
+    objective: Objective = field(default_factory=Objective)
+
+    def with_layers(self, layers) -> Config:
+        return replace(self, layers=tuple(layers))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": CONFIG_VERSION,
+            "name": self.name,
+            "seed": self.seed,
+            "input": self.input.to_dict(),
+            "device": self.device,
+            "objective": self.objective.to_dict(),
+            "layers": [spec.to_dict() for spec in self.layers],
+        }
+
+
+def layer_label(index: int, spec: LayerSpec) -> str:
+    """How a layer is named to the user: its name (or its index, as nn.Sequential names it),
+    then its type."""
+    return f"{spec.name or index} ({spec.type})"

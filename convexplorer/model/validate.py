@@ -1,0 +1,182 @@
+"""Checks of one layer's parameters on their own (types, bounds, rules between parameters).
+
+Checks that need the input shape live in ``model.shapes``. Problems come back as data, never as
+exceptions: which layer, which field, what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .catalogue import BOOL, CHOICE, FLOAT, INT, PADDING, SIZE, LayerType, Param
+from .spec import LayerSpec
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a config. ``layer`` is the layer index (None: the input or the
+    config as a whole); ``field`` the parameter (None: the layer as a whole)."""
+
+    layer: int | None
+    label: str  # e.g. "conv1 (Conv2d)" or "input"
+    field: str | None
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        where = self.label + (f" {self.field}" if self.field else "")
+        return f"{where}: {self.message}" + (f"; {self.fix}" if self.fix else "")
+
+    @property
+    def short(self) -> str:
+        """The message and fix without the layer label, for a tooltip on the field itself."""
+        return self.message + (f"; {self.fix}" if self.fix else "")
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def expand(value: Any, dims: int) -> tuple:
+    """An int (or None) for every dimension, from an int or a tuple."""
+    if isinstance(value, tuple):
+        return value
+    return (value,) * dims
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0] if n > 0 else []
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, str):
+        return repr(v)
+    return str(v)
+
+
+def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
+    """(message, fix) if ``v`` is not a valid value of parameter ``p``."""
+    if v is None:
+        return None if p.nullable else (f"must be set (got None)", f"default is {_fmt(p.default)}")
+    lo, hi = p.minimum, p.maximum
+
+    def bounds(x: Any) -> tuple[str, str] | None:
+        if lo is not None and x < lo:
+            return (f"{p.name}={_fmt(v)} is below the minimum {lo:g}",
+                    f"use {lo:g} or more" if lo != 1 else "use a positive value")
+        if hi is not None and x > hi:
+            return f"{p.name}={_fmt(v)} is above the maximum {hi:g}", f"use {hi:g} or less"
+        return None
+
+    if p.kind == INT:
+        if not is_int(v):
+            return f"{p.name} must be an integer, got {_fmt(v)}", ""
+        return bounds(v)
+    if p.kind == FLOAT:
+        if not is_number(v):
+            return f"{p.name} must be a number, got {_fmt(v)}", ""
+        return bounds(v)
+    if p.kind == BOOL:
+        if not isinstance(v, bool):
+            return f"{p.name} must be true or false, got {_fmt(v)}", ""
+        return None
+    if p.kind == CHOICE:
+        if v not in p.choices:
+            return (f"{p.name}={_fmt(v)} is not one of {', '.join(map(repr, p.choices))}", "")
+        return None
+    if p.kind in (SIZE, PADDING):
+        if p.kind == PADDING and isinstance(v, str):
+            if v not in p.choices:
+                return (f"padding={v!r} is not an int, a tuple, 'same' or 'valid'", "")
+            return None
+        items = v if isinstance(v, tuple) else (v,)
+        if isinstance(v, tuple) and len(v) != dims:
+            return (f"{p.name}={_fmt(v)} has {len(v)} values but the layer has {dims} "
+                    f"dimension{'s' if dims > 1 else ''}",
+                    f"give one int or {dims} ints")
+        for x in items:
+            if x is None and p.item_nullable:
+                continue
+            if not is_int(x):
+                return (f"{p.name} must be an int or a tuple of {dims} ints, got {_fmt(v)}", "")
+            problem = bounds(x)
+            if problem:
+                return problem
+        return None
+    return None  # pragma: no cover - every kind is handled above
+
+
+def check_layer(index: int, spec: LayerSpec, label: str) -> list[Problem]:
+    """Problems with a layer's parameters that need no input shape."""
+    lt = spec.layer_type
+    if lt is None:
+        return [Problem(index, label, None, f"unknown layer type {spec.type!r}")]
+    dims = lt.dims or 1
+    problems: list[Problem] = []
+    for p in lt.params:
+        if spec.is_set(p.name):
+            bad = _check_value(p, spec.value(p.name), dims)
+            if bad:
+                problems.append(Problem(index, label, p.name, bad[0], bad[1]))
+        elif p.required and not p.auto:
+            problems.append(Problem(index, label, p.name, f"{p.name} is required",
+                                    "set a value"))
+    for key, _ in spec.params:
+        if key not in lt.param_names:
+            problems.append(Problem(index, label, key, f"unknown parameter {key!r}",
+                                    "valid: " + ", ".join(lt.param_names)))
+    if problems:
+        return problems
+    return _cross_checks(index, spec, lt, label)
+
+
+def _cross_checks(index: int, spec: LayerSpec, lt: LayerType, label: str) -> list[Problem]:
+    out: list[Problem] = []
+    v = spec.value
+    dims = lt.dims or 1
+    if lt.is_conv:
+        groups, oc = v("groups"), v("out_channels")
+        if oc is not None and oc % groups:
+            ok = ", ".join(str(d) for d in divisors(oc) if d <= 64)
+            out.append(Problem(index, label, "groups",
+                               f"groups={groups} must divide out_channels={oc}", f"try {ok}"))
+        ic = v("in_channels") if spec.is_set("in_channels") else None
+        if ic is not None and ic % groups:
+            ok = ", ".join(str(d) for d in divisors(ic) if d <= 64)
+            out.append(Problem(index, label, "groups",
+                               f"groups={groups} must divide in_channels={ic}", f"try {ok}"))
+        pad = v("padding")
+        if pad == "same" and any(s != 1 for s in expand(v("stride"), dims)):
+            out.append(Problem(index, label, "padding",
+                               "padding='same' needs stride=1",
+                               "use stride 1, or a number for padding"))
+        if lt.is_transpose:
+            for s, d, op in zip(expand(v("stride"), dims), expand(v("dilation"), dims),
+                                expand(v("output_padding"), dims)):
+                if op >= max(s, d):
+                    out.append(Problem(
+                        index, label, "output_padding",
+                        f"output_padding={_fmt(v('output_padding'))} must be smaller than "
+                        f"stride or dilation ({max(s, d)})",
+                        f"use at most {max(s, d) - 1}"))
+                    break
+    if lt.is_window and lt.group == "pooling":
+        ks = expand(v("kernel_size"), dims)
+        dil = expand(v("dilation"), dims) if "dilation" in lt.param_names else (1,) * dims
+        for k, d, p in zip(ks, dil, expand(v("padding"), dims)):
+            eff = d * (k - 1) + 1
+            if p * 2 > eff:
+                out.append(Problem(
+                    index, label, "padding",
+                    f"padding={_fmt(v('padding'))} is more than half the "
+                    f"{'effective ' if d > 1 else ''}kernel size {eff}",
+                    f"use at most {eff // 2}"))
+                break
+    return out

@@ -1,0 +1,1 @@
+"""Bundled resources (installed as the package ``convexplorer.resources``)."""
