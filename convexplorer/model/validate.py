@@ -64,7 +64,7 @@ def _fmt(v: Any) -> str:
 def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
     """(message, fix) if ``v`` is not a valid value of parameter ``p``."""
     if v is None:
-        return None if p.nullable else (f"must be set (got None)", f"default is {_fmt(p.default)}")
+        return None if p.nullable else ("must be set (got None)", f"default is {_fmt(p.default)}")
     lo, hi = p.minimum, p.maximum
 
     def bounds(x: Any) -> tuple[str, str] | None:

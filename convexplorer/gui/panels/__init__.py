@@ -1,0 +1,19 @@
+"""Result panels shown in the window's results area (activations, indices, gradients, ...).
+
+Protocol every panel follows (a QWidget):
+
+- ``title: str`` -- the tab title.
+- ``set_result(result: RunResult | None, report: ShapeReport | None)`` -- new results (numpy
+  only) and the shape report they came from; None clears.
+- ``set_selection(index: int | None)`` -- the layer selected in the stack.
+- ``objectiveRequested = Signal(object)`` -- emits an ``Objective`` when the user picks one
+  (e.g. clicks an output unit), the window applies it to the pipeline.
+- ``export_image(path) -> bool`` -- saves what the panel shows as PNG at data resolution.
+"""
+
+from __future__ import annotations
+
+
+def build_panels(parent=None) -> list:
+    """The panels, in tab order."""
+    return []

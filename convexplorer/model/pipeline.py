@@ -1,0 +1,226 @@
+"""The one observable pipeline the window edits: the config, the selected layer, the file it
+came from, and undo/redo as a stack of config snapshots. Qt-free; views subscribe.
+
+Every real change emits exactly one event; ``batch()`` groups several edits into one event and
+one undo step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .spec import Config, InputSpec, LayerSpec, Objective
+
+UNDO_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class PipelineEvent:
+    kind: str  # "config" (layers/input/device/...), "selection", "file" (path or saved state)
+    config: Config
+    selection: int | None
+    label: str = ""
+
+
+Listener = Callable[[PipelineEvent], None]
+
+
+class Pipeline:
+    def __init__(self, config: Config | None = None, path: str | Path | None = None):
+        self._config = config or Config()
+        self._selection: int | None = 0 if self._config.layers else None
+        self._path = Path(path) if path else None
+        self._saved: Config | None = self._config if path else None
+        self._undo: list[tuple[Config, str]] = []
+        self._redo: list[tuple[Config, str]] = []
+        self._listeners: list[Listener] = []
+        self._batch_depth = 0
+        self._batch_start: Config | None = None
+        self._batch_label = ""
+
+    # -- observing ---------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, kind: str, label: str = "") -> None:
+        event = PipelineEvent(kind, self._config, self._selection, label)
+        for listener in list(self._listeners):
+            listener(event)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def selection(self) -> int | None:
+        return self._selection
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def base_dir(self) -> Path | None:
+        """Folder that relative input paths are read from."""
+        return self._path.resolve().parent if self._path else None
+
+    @property
+    def dirty(self) -> bool:
+        """Unsaved changes: the config differs from the last saved or opened one."""
+        if self._saved is None:
+            return bool(self._undo)
+        return self._config != self._saved
+
+    # -- edits -------------------------------------------------------------------------------
+    def set_config(self, config: Config, label: str = "edit") -> None:
+        """Replace the config: one undo step and one event (none if nothing changed)."""
+        if config == self._config:
+            return
+        if self._batch_depth:
+            self._config = config
+            self._batch_label = self._batch_label or label
+            return
+        self._push_undo(self._config, label)
+        self._config = config
+        self._clamp_selection()
+        self._emit("config", label)
+
+    def _push_undo(self, config: Config, label: str) -> None:
+        self._undo.append((config, label))
+        del self._undo[:-UNDO_LIMIT]
+        self._redo.clear()
+
+    def _clamp_selection(self) -> None:
+        n = len(self._config.layers)
+        if n == 0:
+            self._selection = None
+        elif self._selection is None or self._selection >= n:
+            self._selection = n - 1
+
+    @contextmanager
+    def batch(self, label: str = "edit"):
+        """Several edits, one undo step and one event."""
+        if self._batch_depth == 0:
+            self._batch_start = self._config
+            self._batch_label = label
+        self._batch_depth += 1
+        try:
+            yield self
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                start, self._batch_start = self._batch_start, None
+                if start is not None and start != self._config:
+                    self._push_undo(start, self._batch_label)
+                    self._clamp_selection()
+                    self._emit("config", self._batch_label)
+
+    def replace_layer(self, index: int, spec: LayerSpec, label: str = "") -> None:
+        layers = list(self._config.layers)
+        layers[index] = spec
+        self.set_config(self._config.with_layers(layers), label or f"edit {spec.type}")
+
+    def insert_layer(self, index: int, spec: LayerSpec) -> None:
+        layers = list(self._config.layers)
+        index = max(0, min(index, len(layers)))
+        layers.insert(index, spec)
+        with self.batch(f"add {spec.type}"):
+            self.set_config(self._config.with_layers(layers))
+        self.select(index)
+
+    def append_layer(self, spec: LayerSpec) -> None:
+        self.insert_layer(len(self._config.layers), spec)
+
+    def remove_layer(self, index: int) -> None:
+        layers = list(self._config.layers)
+        spec = layers.pop(index)
+        self.set_config(self._config.with_layers(layers), f"remove {spec.type}")
+
+    def move_layer(self, src: int, dst: int) -> None:
+        """Move layer ``src`` so that it ends up at index ``dst``."""
+        layers = list(self._config.layers)
+        if not (0 <= src < len(layers)) or not (0 <= dst < len(layers)) or src == dst:
+            return
+        spec = layers.pop(src)
+        layers.insert(dst, spec)
+        self.set_config(self._config.with_layers(layers), f"move {spec.type}")
+        self.select(dst)
+
+    def set_input(self, spec: InputSpec) -> None:
+        self.set_config(replace(self._config, input=spec), "change input")
+
+    def set_device(self, device: str) -> None:
+        self.set_config(replace(self._config, device=device), "change device")
+
+    def set_seed(self, seed: int) -> None:
+        self.set_config(replace(self._config, seed=seed), "change seed")
+
+    def set_objective(self, objective: Objective) -> None:
+        self.set_config(replace(self._config, objective=objective), "change objective")
+
+    def set_name(self, name: str) -> None:
+        self.set_config(replace(self._config, name=name), "rename config")
+
+    def select(self, index: int | None) -> None:
+        if index is not None and not (0 <= index < len(self._config.layers)):
+            index = None
+        if index != self._selection:
+            self._selection = index
+            self._emit("selection")
+
+    # -- undo --------------------------------------------------------------------------------
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_label(self) -> str:
+        return self._undo[-1][1] if self._undo else ""
+
+    @property
+    def redo_label(self) -> str:
+        return self._redo[-1][1] if self._redo else ""
+
+    def undo(self) -> None:
+        if not self._undo:
+            return
+        config, label = self._undo.pop()
+        self._redo.append((self._config, label))
+        self._config = config
+        self._clamp_selection()
+        self._emit("config", f"undo {label}")
+
+    def redo(self) -> None:
+        if not self._redo:
+            return
+        config, label = self._redo.pop()
+        self._undo.append((self._config, label))
+        self._config = config
+        self._clamp_selection()
+        self._emit("config", f"redo {label}")
+
+    # -- files -------------------------------------------------------------------------------
+    def load(self, config: Config, path: str | Path | None = None) -> None:
+        """Start over on a config (New / Open): clears undo history and the unsaved mark."""
+        self._config = config
+        self._path = Path(path) if path else None
+        self._saved = config if path else None
+        self._undo.clear()
+        self._redo.clear()
+        self._selection = 0 if config.layers else None
+        self._emit("config", "open")
+        self._emit("file")
+
+    def mark_saved(self, path: str | Path) -> None:
+        self._path = Path(path)
+        self._saved = self._config
+        self._emit("file")
