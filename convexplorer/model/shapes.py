@@ -27,7 +27,8 @@ class ReceptiveField:
     def __str__(self) -> str:
         def f(x: float) -> str:
             return f"{x:g}"
-        return "x".join(f(s) for s in self.size) + " (jump " + "x".join(f(j) for j in self.jump) + ")"
+        size = "x".join(f(s) for s in self.size)
+        return size + " (jump " + "x".join(f(j) for j in self.jump) + ")"
 
 
 @dataclass

@@ -1,0 +1,21 @@
+"""Shared test set-up. Qt runs headless: the platform is set before anything imports Qt."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+# Keep the test session's settings (recent files, autosave) away from the user's.
+os.environ.setdefault("CONVEXPLORER_CONFIG_DIR", os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"convexplorer-test-{os.getpid()}"))
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "resources" / "examples"
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    return EXAMPLES
