@@ -88,7 +88,9 @@ def save_activation_png(array: np.ndarray, path: str | Path, batch: int = 0,
     save_png(channel_grid(array[batch], per_channel), path)
 
 
-def save_channel_pngs(array: np.ndarray, folder: str | Path, stem: str, batch: int = 0) -> list[Path]:
+def save_channel_pngs(
+    array: np.ndarray, folder: str | Path, stem: str, batch: int = 0
+) -> list[Path]:
     """Each channel of ``array[batch]`` as its own PNG (grayscale scaled to its own range)."""
     from PIL import Image
 
