@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model.shapes import ShapeReport
+from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config, Objective, layer_label
 from .build import build_modules
 from .devices import DeviceError, check_device
 from .inputs import InputError, load_input
-from .meta import infer_meta
 from .results import LayerResult, RunResult
 
 
@@ -109,7 +108,9 @@ def run(
     except InputError as exc:
         raise RunError(f"input: {exc}") from None
     x_np = np.ascontiguousarray(x_np, dtype=np.float32)
-    report = infer_meta(config.layers, x_np.shape)
+    # The formula inference is exact and cheap (the meta-device check costs ~10 ms a run);
+    # anything torch still rejects is caught per layer below and named.
+    report = infer(config.layers, x_np.shape)
     if report.problems:
         raise RunError("; ".join(str(p) for p in report.problems[:3]), report.problems)
     labels = [layer_label(i.index, i.spec) for i in report.layers]
@@ -123,18 +124,39 @@ def run(
         raise RunError(f"torch failed: {str(exc).strip().splitlines()[0]}") from None
 
 
+_MODULE_CACHE: dict[tuple, list] = {}
+_CACHE_SIZE = 4
+
+
+def _cached_modules(report: ShapeReport, seed: int, dev: torch.device) -> list:
+    """Modules for this stack, reused while the layers, seed and device are unchanged (building
+    and initialising them is a large part of a small run). Same seed, same weights either way;
+    only gradients need clearing."""
+    key = (str(dev), seed, tuple((i.spec.type, tuple(sorted(i.kwargs.items(), key=str)))
+                                 for i in report.layers))
+    modules = _MODULE_CACHE.pop(key, None)
+    if modules is None:
+        modules = build_modules(report.layers, seed, dev)
+    _MODULE_CACHE[key] = modules
+    while len(_MODULE_CACHE) > _CACHE_SIZE:
+        _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))
+    for m in modules:
+        m.train()
+        m.zero_grad(set_to_none=True)
+    return modules
+
+
 def _to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
-    return None if t is None else t.detach().cpu().numpy()
+    return None if t is None else np.ascontiguousarray(t.detach().cpu().numpy())
 
 
 def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start) -> RunResult:
-    modules = build_modules(report.layers, config.seed, dev)
-    for m in modules:
-        m.train()
+    modules = _cached_modules(report, config.seed, dev)
     x = torch.from_numpy(x_np).to(dev).requires_grad_(True)
     torch.manual_seed(config.seed)  # Dropout masks repeat from run to run
     outputs: list[torch.Tensor] = []
     indices: dict[int, torch.Tensor] = {}
+    grads_out: dict[int, torch.Tensor] = {}
     times: list[float] = []
     h = x
     t_fwd = time.perf_counter()
@@ -142,16 +164,24 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
         if cancel is not None and cancel():
             raise Cancelled()
         t0 = time.perf_counter()
-        if info.indices_from is not None:
-            y = module(h, indices[info.indices_from], output_size=info.unpool_size)
-        else:
-            y = module(h)
+        try:
+            if info.indices_from is not None:
+                y = module(h, indices[info.indices_from], output_size=info.unpool_size)
+            else:
+                y = module(h)
+        except (RuntimeError, ValueError, TypeError) as exc:
+            if "out of memory" in str(exc) or "can't allocate memory" in str(exc):
+                raise
+            raise RunError(f"{info.label}: torch rejects this layer: "
+                           f"{str(exc).strip().splitlines()[0]}") from None
         if isinstance(y, tuple):
             y, indices[info.index] = y
         _sync(dev)
         times.append((time.perf_counter() - t0) * 1e3)
         if y.requires_grad:
-            y.retain_grad()
+            # a tensor hook keeps the gradient as autograd hands it over (cheaper than
+            # retain_grad, which accumulates into a new buffer)
+            y.register_hook(lambda g, i=info.index: grads_out.__setitem__(i, g))
         outputs.append(y)
         h = y
     forward_ms = (time.perf_counter() - t_fwd) * 1e3
@@ -172,7 +202,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
             input_shape=tuple(info.input_shape),
             output_shape=tuple(y.shape),
             activation=_to_numpy(y),
-            grad_output=_to_numpy(y.grad),
+            grad_output=_to_numpy(grads_out.get(info.index)),
             indices=_to_numpy(indices.get(info.index)),
             indices_from=info.indices_from,
             param_count=info.params,

@@ -1,0 +1,249 @@
+"""convexplorer's performance figures, each a median over repeated runs and every ratio measured
+side by side in the same run (see issue 6 and the README's "Speed" section).
+
+    python benchmarks/bench.py [--quick] [--json OUT.json] [--device cpu|cuda] [--skip-gui]
+
+Figures:
+  engine_overhead_ratio   engine.run (forward + capture of every output, indices and gradients +
+                          backward + numpy) over plain torch forward+backward of the same layers
+  edit_to_pixels_ms       a parameter change in the form -> panels show the new result (small
+                          config, MNISTConvNet), in the real window, offscreen
+  edit_to_pixels_ratio    the same on the large config, over the engine time alone
+  ui_max_block_ms         longest gap of a 5 ms GUI timer while the large config runs repeatedly
+  startup_window_ratio    process start -> first painted window, over `python -c "import torch"`
+  startup_result_ratio    process start -> first shown result, over the same
+  shape_inference_ms      shape inference of a 10-layer stack at 1x3x1024x1024
+  shape_vs_torchinfo_ratio  that over torchinfo's summary of the same stack
+  peak_memory_mib         peak resident memory of a process doing one large run
+  cuda_*                  with --device cuda: the same engine figures on the GPU, and whether
+                          CPU and CUDA agree (values within tolerance, pooling indices equal)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+GOALS = {
+    "engine_overhead_ratio": ("<=", 1.25),
+    "edit_to_pixels_ms": ("<=", 50.0),
+    "edit_to_pixels_ratio": ("<=", 1.5),
+    "ui_max_block_ms": ("<=", 50.0),
+    "startup_window_ratio": ("<=", 1.0),
+    "shape_vs_torchinfo_ratio": ("<=", 0.05),
+}
+
+
+def large_config():
+    from convexplorer.model.spec import Config, InputSpec, LayerSpec
+
+    L = LayerSpec.make
+    layers = (
+        L("Conv2d", in_channels=3, out_channels=64, kernel_size=7, stride=2, padding=3),
+        L("BatchNorm2d"),
+        L("ReLU"),
+        L("MaxPool2d", kernel_size=3, stride=2, padding=1, return_indices=True),
+        L("Conv2d", out_channels=64, kernel_size=3, stride=1, padding=1),
+        L("Conv2d", out_channels=64, kernel_size=3, stride=1, padding=1),
+        L("ReLU"),
+    )
+    return Config(layers=layers, input=InputSpec(shape=(1, 3, 224, 224)), name="large")
+
+
+def plain_torch_stack(device):
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(3, 64, 7, 2, 3), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.MaxPool2d(3, 2, 1, return_indices=False),
+        nn.Conv2d(64, 64, 3, 1, 1), nn.Conv2d(64, 64, 3, 1, 1), nn.ReLU(),
+    ).to(device)
+
+
+def median_ms(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def bench_engine(repeats: int, device: str = "cpu") -> dict:
+    import numpy as np
+    import torch
+
+    from convexplorer.engine.run import run
+
+    cfg = large_config()
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224), dtype=np.float32)
+    seq = plain_torch_stack(device)
+
+    def sync():
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    def plain():
+        xt = torch.from_numpy(x).to(device).requires_grad_(True)
+        seq(xt).sum().backward()
+        sync()
+
+    def engine():
+        run(cfg, input_array=x, device=device)
+
+    # interleave so both see the same machine state
+    p_times, e_times = [], []
+    for f in (plain, engine, plain, engine):
+        f()
+    for _ in range(repeats):
+        p_times.append(median_ms(plain, 1, 0))
+        e_times.append(median_ms(engine, 1, 0))
+    p, e = statistics.median(p_times), statistics.median(e_times)
+    prefix = "" if device == "cpu" else "cuda_"
+    return {f"{prefix}plain_torch_ms": p, f"{prefix}engine_ms": e,
+            f"{prefix}engine_overhead_ratio": e / p}
+
+
+def bench_shapes(repeats: int) -> dict:
+    from convexplorer.model.shapes import infer
+    from convexplorer.model.spec import LayerSpec
+
+    L = LayerSpec.make
+    layers = [
+        L("Conv2d", in_channels=3, out_channels=32, kernel_size=3, padding=1), L("BatchNorm2d"),
+        L("ReLU"), L("MaxPool2d", kernel_size=2), L("Conv2d", out_channels=64, kernel_size=3),
+        L("ReLU"), L("AvgPool2d", kernel_size=2), L("Conv2d", out_channels=64, kernel_size=3,
+                                                    dilation=2),
+        L("AdaptiveAvgPool2d", output_size=4), L("Flatten"),
+    ]
+    shape = (1, 3, 1024, 1024)
+    ours = median_ms(lambda: infer(layers, shape), repeats * 20)
+    out = {"shape_inference_ms": ours}
+    try:
+        from torch import nn
+        from torchinfo import summary
+    except ImportError:
+        out["shape_vs_torchinfo_ratio"] = None
+        out["note_torchinfo"] = "torchinfo not installed (pip install torchinfo)"
+        return out
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.AvgPool2d(2), nn.Conv2d(64, 64, 3, dilation=2),
+        nn.AdaptiveAvgPool2d(4), nn.Flatten(),
+    )
+    theirs = median_ms(lambda: summary(model, input_size=shape, verbose=0), max(3, repeats // 2),
+                       1)
+    out["torchinfo_ms"] = theirs
+    out["shape_vs_torchinfo_ratio"] = ours / theirs
+    return out
+
+
+def _child_time(code: str, env=None) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env=env,
+                   stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - t) * 1e3
+
+
+def bench_startup(repeats: int) -> dict:
+    """Process start to first painted window / first shown result, over `import torch`."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    torch_ms = statistics.median(_child_time("import torch", env) for _ in range(repeats))
+    script = REPO / "benchmarks" / "startup_probe.py"
+    window, result = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = subprocess.run([sys.executable, str(script)], check=True, cwd=REPO, env=env,
+                             capture_output=True, text=True).stdout
+        data = json.loads(out.strip().splitlines()[-1])
+        window.append(data["window_ms"] + data["python_start_ms"])
+        result.append(data["result_ms"] + data["python_start_ms"])
+        del t
+    w, r = statistics.median(window), statistics.median(result)
+    return {"import_torch_ms": torch_ms, "startup_window_ms": w, "startup_result_ms": r,
+            "startup_window_ratio": w / torch_ms, "startup_result_ratio": r / torch_ms}
+
+
+def bench_memory() -> dict:
+    code = (
+        f"import resource, sys; sys.path.insert(0, {str(REPO)!r})\n"
+        "from benchmarks.bench import large_config\n"
+        "from convexplorer.engine.run import run\n"
+        "run(large_config())\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO,
+                         capture_output=True, text=True).stdout
+    return {"peak_memory_mib": int(out.strip().splitlines()[-1]) / 1024}
+
+
+def bench_gui(repeats: int) -> dict:
+    from benchmarks.gui_bench import bench_gui as run_gui
+
+    return run_gui(repeats)
+
+
+def bench_cuda_agreement() -> dict:
+    import numpy as np
+
+    from convexplorer.engine.run import run
+    from convexplorer.model.config_io import load_config
+
+    worst, indices_equal = 0.0, True
+    for path in sorted((REPO / "resources" / "examples").glob("*.json")):
+        cfg = load_config(path)
+        a = run(cfg, base_dir=path.parent, device="cpu")
+        b = run(cfg, base_dir=path.parent, device="cuda")
+        for la, lb in zip(a.layers, b.layers):
+            scale = max(1e-6, float(np.abs(la.activation).max()))
+            worst = max(worst, float(np.abs(la.activation - lb.activation).max()) / scale)
+            if la.indices is not None:
+                indices_equal &= bool(np.array_equal(la.indices, lb.indices))
+    return {"cuda_max_rel_diff": worst, "cuda_indices_equal": indices_equal}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (under two minutes)")
+    ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--device", default="cpu", help="also run the engine figures on this device")
+    ap.add_argument("--skip-gui", action="store_true", help="no window figures (no Qt needed)")
+    args = ap.parse_args(argv)
+    repeats = 5 if args.quick else 15
+    figures: dict = {"machine": f"{os.cpu_count()} cores, {sys.platform}", "quick": args.quick}
+    figures.update(bench_engine(repeats))
+    figures.update(bench_shapes(repeats))
+    figures.update(bench_memory())
+    if args.device != "cpu":
+        figures.update(bench_engine(repeats, args.device))
+        figures.update(bench_cuda_agreement())
+    if not args.skip_gui:
+        figures.update(bench_startup(3 if args.quick else 5))
+        figures.update(bench_gui(repeats))
+    width = max(len(k) for k in figures)
+    for k, v in figures.items():
+        goal = GOALS.get(k)
+        mark = ""
+        if goal and isinstance(v, int | float):
+            ok = v <= goal[1]
+            mark = f"   goal {goal[0]} {goal[1]:g}: {'met' if ok else 'NOT met'}"
+        val = f"{v:.3f}" if isinstance(v, float) else str(v)
+        print(f"{k.ljust(width)}  {val}{mark}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
