@@ -5,6 +5,7 @@ traceback."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from .model.spec import Objective
 
 SUBCOMMANDS = ("run", "shapes", "import")
 
-EXIT_OK, EXIT_RUN, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_RUN, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class CliError(Exception):
@@ -88,7 +89,8 @@ def cmd_run(args) -> int:
     except OSError as exc:
         raise CliError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from None
     last = result.layers[-1].output_shape if result.layers else result.input.shape
-    print(f"{config.name}: {len(result.layers)} layers on {result.device}, output "
+    n = len(result.layers)
+    print(f"{config.name}: {n} layer{'' if n == 1 else 's'} on {result.device}, output "
           f"{list(last)}, {result.objective_label} = {result.objective_value:.6g}; "
           f"wrote {summary}")
     return EXIT_OK
@@ -141,11 +143,20 @@ def cmd_import(args) -> int:
         raise CliError(f"{args.file}: {exc}", EXIT_USAGE) from None
     for note in result.notes:
         print(f"{args.file}: {note}", file=sys.stderr)
+    config = result.config
+    if result.suggestions and args.fix:
+        config = result.fixed_config
+        for s in result.suggestions:
+            print(f"{args.file}: inserted {s.spec.type} ({s.spec.name})", file=sys.stderr)
+    elif result.suggestions:
+        print(f"{args.file}: nothing inserted; add --fix to insert the missing layers",
+              file=sys.stderr)
     try:
-        save_config(result.config, args.output)
+        save_config(config, args.output)
     except OSError as exc:
         raise CliError(f"-o {args.output}: cannot write ({exc.strerror or exc})") from None
-    print(f"wrote {args.output}: {len(result.config.layers)} layers")
+    print(f"wrote {args.output}: {len(config.layers)} layers, input "
+          f"{list(result.input_shape)}{' (guessed)' if result.shape_guessed else ''}")
     return EXIT_OK
 
 
@@ -171,7 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
                                       "config")
     i.add_argument("file", help="text file with print(model) output or PyTorch code")
     i.add_argument("-o", "--output", required=True, help="config file to write")
-    i.add_argument("--shape", type=int, nargs="+", help="input shape, e.g. 1 1 28 28")
+    i.add_argument("--shape", type=int, nargs="+",
+                   help="input shape, e.g. 1 1 28 28 (default: guessed from the first layer)")
+    i.add_argument("--fix", action="store_true",
+                   help="insert the layers found missing (e.g. a Flatten before a Linear)")
     return p
 
 
@@ -191,3 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("convexplorer: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: still one line, unless CONVEXPLORER_DEBUG asks for more
+        if os.environ.get("CONVEXPLORER_DEBUG"):
+            raise
+        print(f"convexplorer: internal error ({type(exc).__name__}: {exc}); set "
+              "CONVEXPLORER_DEBUG=1 for the traceback", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -19,3 +19,16 @@ EXAMPLES = REPO / "resources" / "examples"
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES
+
+
+@pytest.fixture(autouse=True)
+def _answer_unsaved_changes_with_discard(monkeypatch):
+    """Closing a window with unsaved changes asks Save / Discard / Cancel in a modal box,
+    which would wait forever offscreen: tests answer Discard unless they patch it themselves
+    (tests/gui/test_file_actions.py does)."""
+    import sys
+
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is not None:
+        monkeypatch.setattr(widgets.QMessageBox, "question", staticmethod(
+            lambda *args, **kwargs: widgets.QMessageBox.StandardButton.Discard))

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
 from ..model.shapes import LayerInfo
+
+# torch warns (once, with a C++ source path) that an even kernel with padding='same' may copy
+# the input. It is a valid layer whose result is correct; the note means nothing to a user.
+SAME_PADDING_WARNING = "Using padding='same' with even kernel lengths"
+warnings.filterwarnings("ignore", message=SAME_PADDING_WARNING, category=UserWarning)
 
 
 def build_module(info: LayerInfo) -> nn.Module:

@@ -50,9 +50,9 @@ def check_device(name: str) -> torch.device:
         return dev
     if dev.type == "cuda":
         if torch.version.cuda is None:
-            raise DeviceError("CUDA: torch was built without CUDA; use --device cpu")
+            raise DeviceError("CUDA: torch was built without CUDA; use device 'cpu' instead")
         if not torch.cuda.is_available():
-            raise DeviceError("CUDA: no CUDA device or driver found; use --device cpu")
+            raise DeviceError("CUDA: no CUDA device or driver found; use device 'cpu' instead")
         idx = dev.index or 0
         if idx >= torch.cuda.device_count():
             raise DeviceError(f"CUDA: there is no device {idx} (found "
@@ -61,6 +61,6 @@ def check_device(name: str) -> torch.device:
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise DeviceError("MPS: no Apple GPU available here; use --device cpu")
+            raise DeviceError("MPS: no Apple GPU available here; use device 'cpu' instead")
         return dev
     raise DeviceError(f"device {name!r} is not supported; use cpu, cuda or mps")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.shapes import fmt_shape
 from .images import save_activation_png, save_channel_pngs
 from .results import RunResult
 
@@ -24,21 +23,20 @@ def _stem(index: int, name: str) -> str:
 
 def summary_dict(result: RunResult, files: dict | None = None,
                  layer_files: list[dict] | None = None) -> dict:
+    """The summary.json layout of issue 2, exactly: paths in ``files`` are relative to the
+    output folder."""
     return {
         "device": result.device,
         "input_shape": list(result.input.shape),
         "objective": result.objective_label,
-        "objective_value": result.objective_value,
         "files": files or {},
         "layers": [
             {
                 "name": lr.name,
                 "type": lr.type,
                 "output_shape": list(lr.output_shape),
-                "torch_size": fmt_shape(lr.output_shape),
                 "params": lr.param_count,
                 "macs": lr.macs,
-                "time_ms": round(lr.time_ms, 4),
                 "grad_norms": lr.grad_norms,
                 "files": (layer_files[i] if layer_files else {}),
             }
@@ -66,8 +64,6 @@ def write_run(
     files = {"input": save("input.npy", result.input)}
     if result.grad_input is not None:
         files["grad_input"] = save("grad_input.npy", result.grad_input)
-    save_activation_png(result.input, out / "input.png")
-    files["input_png"] = "input.png"
     layer_files: list[dict] = []
     total = len(result.layers)
     for i, lr in enumerate(result.layers):

@@ -90,7 +90,8 @@ def input_shape(spec: InputSpec, base_dir=None) -> tuple[int, ...]:
         if not (os.path.isfile(path)):
             raise InputError(f"{path}: no such image file")
         return (1, channels) + tuple(spec.size)
-    w, h = _open_image(path).size
+    with _open_image(path) as img:
+        w, h = img.size
     return (1, channels, h, w)
 
 
@@ -124,9 +125,10 @@ def load_image(path: Path, size=None, mode: str = "L") -> np.ndarray:
     """An image file as a 1 x C x H x W float32 array in [0, 1]."""
     from PIL import Image
 
-    img = _open_image(path)
+    src = _open_image(path)
     try:
-        img = img.convert(mode)
+        with src:
+            img = src.convert(mode)
         if size is not None:
             h, w = size
             img = img.resize((w, h), Image.Resampling.BILINEAR)
@@ -158,7 +160,7 @@ def load_input(spec: InputSpec, base_dir=None) -> np.ndarray:
     path = resolve_path(spec.path or "", base_dir)
     if spec.source == "npy":
         arr = _check_npy(path)
-        out = np.asarray(arr, dtype=np.float32)
+        out = np.array(arr, dtype=np.float32)  # a copy: the memory map is read-only
         if not np.isfinite(out).all():
             raise InputError(f"{path}: array holds NaN or infinite values")
         return np.ascontiguousarray(out)

@@ -3,11 +3,35 @@ is instant at any size, and checks the formula-based inference of ``model.shapes
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import replace
+
 import torch
 
 from ..model.shapes import ShapeReport, infer
 from ..model.validate import Problem
 from .build import build_module
+
+
+def _meta_module(info):
+    """The module for a shape check. BatchNorm with momentum=None divides by a tensor's value
+    (num_batches_tracked), which the meta device cannot read; momentum does not change shapes."""
+    if info.spec.type.startswith("BatchNorm") and info.kwargs.get("momentum", 0.1) is None:
+        info = replace(info, kwargs={**info.kwargs, "momentum": 0.1})
+    return build_module(info)
+
+
+def _forward(module, x, info, indices):
+    args = (indices[info.indices_from],) if info.indices_from is not None else ()
+    kwargs = {"output_size": info.unpool_size} if info.indices_from is not None else {}
+    try:
+        return module(x, *args, **kwargs)
+    except Warning:
+        # Only where warnings are turned into errors (test runs): a torch warning is not a
+        # rejection, so the shape check goes ahead without it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return module(x, *args, **kwargs)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -22,18 +46,21 @@ def infer_meta(layers, input_shape) -> ShapeReport:
     if report.input_problems:
         return report
     with torch.device("meta"):
-        x = torch.empty(tuple(input_shape))
+        try:
+            x = torch.empty(tuple(input_shape))
+        except RuntimeError as exc:  # e.g. "Storage size calculation overflowed"
+            report.input_problems.append(Problem(
+                None, "input", "shape", f"torch cannot make a tensor of shape "
+                f"{list(input_shape)} ({_first_line(exc)})", "use a smaller input shape"))
+            return report
         outputs: list[torch.Tensor] = []
         indices: dict[int, torch.Tensor] = {}
         for info in report.layers:
             if info.output_shape is None or info.problems:
                 break
             try:
-                module = build_module(info)
-                if info.indices_from is not None:
-                    y = module(x, indices[info.indices_from], output_size=info.unpool_size)
-                else:
-                    y = module(x)
+                module = _meta_module(info)
+                y = _forward(module, x, info, indices)
                 if isinstance(y, tuple):
                     y, indices[info.index] = y
             except Exception as exc:  # torch raises RuntimeError/ValueError/TypeError...

@@ -108,6 +108,8 @@ def run(
     except InputError as exc:
         raise RunError(f"input: {exc}") from None
     x_np = np.ascontiguousarray(x_np, dtype=np.float32)
+    if not x_np.flags.writeable:  # torch warns about (and may write to) read-only arrays
+        x_np = x_np.copy()
     # The formula inference is exact and cheap (the meta-device check costs ~10 ms a run);
     # anything torch still rejects is caught per layer below and named.
     report = infer(config.layers, x_np.shape)

@@ -1,20 +1,298 @@
-"""File menu actions (stub: the files work fills this in).
+"""The File menu: New, Open, Open Recent, Save, Save As, the unsaved-changes guard, autosave and
+crash recovery; it hands Export and PyTorch code to ``export_actions`` and ``code_dialog``.
 
 The window creates ``FileActions(window)`` once, calls ``populate(menu)`` while building its
 File menu (the window itself appends the final separator and Quit), and asks
-``confirm_close()`` in its closeEvent (False keeps the window open).
+``confirm_close()`` in its closeEvent (False keeps the window open). It relies on the window's
+``pipeline``, ``open_config(config, path)``, ``show_error(title, text, details="")`` and, for
+export, ``last_result``, ``last_report`` and ``current_panel()``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 
-class FileActions:
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from ..model.config_io import ConfigError, load_config, save_config
+from ..model.settings import Autosave, Autosaved, RecentFiles, orphaned_autosaves, rebase_input
+from ..model.spec import Config
+from .export_actions import ExportActions
+
+AUTOSAVE_MS = 3000  # after the last edit: often enough to lose little, rare enough to go unseen
+CONFIG_FILTER = "convexplorer configs (*.json);;All files (*)"
+
+
+class FileActions(QObject):
     def __init__(self, window):
+        super().__init__(window)
         self.window = window
+        self.recent = RecentFiles()
+        self.autosave = Autosave()
+        self.restore_box: QMessageBox | None = None  # the crash-recovery question, while open
+        self.export = ExportActions(window, self)
+        self._subscribed = False
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setSingleShot(True)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self._on_autosave_timeout)
+        self._subscribe()
+        # after the window is up: offer work a crash left behind (a non-blocking question)
+        QTimer.singleShot(0, self, self.offer_restore)
 
-    def populate(self, menu) -> None:
-        """Add New/Open/Open Recent/Save/Save As/Export... actions to ``menu``."""
+    @property
+    def pipeline(self):
+        return self.window.pipeline
+
+    def _subscribe(self) -> None:
+        if not self._subscribed and getattr(self.window, "pipeline", None) is not None:
+            self.pipeline.subscribe(self._on_pipeline_event)
+            self._subscribed = True
+
+    # -- menu --------------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self.window)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def populate(self, menu: QMenu) -> None:
+        """Add New/Open/Open Recent/Save/Save As, PyTorch code and Export actions to ``menu``."""
+        self._subscribe()
+        std = QKeySequence.StandardKey
+        self.new_action = self._action("&New", self.new, std.New, "Start an empty stack")
+        self.open_action = self._action("&Open\u2026", self.open, std.Open,
+                                        "Open a config file (JSON)")
+        self.save_action = self._action("&Save", self.save, std.Save, "Save the config")
+        self.save_as_action = self._action("Save &As\u2026", self.save_as, "Ctrl+Shift+S",
+                                           "Save the config to a new file")
+        self.recent_menu = QMenu("Open &Recent", menu)
+        self.recent_menu.aboutToShow.connect(self.rebuild_recent_menu)
+        self.paste_code_action = self._action(
+            "&Paste PyTorch Code\u2026", self.export.paste_code, "Ctrl+Shift+V",
+            "Build the stack from print(model) output or nn.Sequential code")
+        menu.addAction(self.new_action)
+        menu.addAction(self.open_action)
+        menu.addMenu(self.recent_menu)
+        menu.addSeparator()
+        menu.addAction(self.save_action)
+        menu.addAction(self.save_as_action)
+        menu.addSeparator()
+        menu.addAction(self.paste_code_action)
+        self.export.populate(menu)
+        self.rebuild_recent_menu()
+
+    def rebuild_recent_menu(self) -> None:
+        """The Open Recent entries; files that are gone are dropped, with a note."""
+        missing = self.recent.prune()
+        if missing:
+            names = ", ".join(p.name for p in missing)
+            self._status(f"Removed from Open Recent (no longer there): {names}")
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for i, path in enumerate(paths, 1):
+            action = self.recent_menu.addAction(f"&{i % 10} {path.name}")
+            action.setToolTip(str(path))
+            action.setStatusTip(str(path))
+            action.setData(str(path))
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if not paths:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("&Clear Menu", self._clear_recent)
+        clear.setEnabled(bool(paths))
+
+    def _clear_recent(self) -> None:
+        self.recent.clear()
+        self.rebuild_recent_menu()
+
+    def _status(self, text: str, ms: int = 6000) -> None:
+        bar = getattr(self.window, "statusBar", None)
+        if callable(bar):
+            bar().showMessage(text, ms)
+
+    def _error(self, title: str, text: str, details: str = "") -> None:
+        self.window.show_error(title, text, details)
+
+    # -- new / open --------------------------------------------------------------------------
+    def new(self) -> bool:
+        if not self.maybe_save("starting a new stack"):
+            return False
+        self.window.open_config(Config(), None)
+        self.autosave.clear()
+        return True
+
+    def open(self) -> bool:
+        start = str(self.pipeline.path.parent) if self.pipeline.path else ""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open Config", start, CONFIG_FILTER)
+        return self.open_path(path) if path else False
+
+    def open_path(self, path) -> bool:
+        """Open a config file. A damaged or newer-version file is refused with a message and
+        the current work is left as it is; unsaved work is asked about first."""
+        path = Path(path)
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            if not path.is_file():
+                self.recent.remove(path)
+                self.rebuild_recent_menu()
+            self._error("Cannot open config", f"{exc}\n\nThe current stack is unchanged.")
+            return False
+        if not self.maybe_save(f"opening {path.name}"):
+            return False
+        self.window.open_config(config, path)
+        self.recent.add(path)
+        self.rebuild_recent_menu()
+        self.autosave.clear()
+        self._status(f"Opened {path}")
+        return True
+
+    # -- save --------------------------------------------------------------------------------
+    def save(self) -> bool:
+        """Save to the current file (Save As if there is none). True when saved."""
+        if self.pipeline.path is None:
+            return self.save_as()
+        return self.save_to(self.pipeline.path)
+
+    def save_as(self) -> bool:
+        current = self.pipeline.path
+        start = str(current) if current else f"{_stem(self.pipeline.config.name)}.json"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save Config As", start,
+                                              CONFIG_FILTER)
+        if not path:
+            return False
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".json")
+        return self.save_to(path)
+
+    def save_to(self, path) -> bool:
+        """Write the config atomically (a crash or a full disk leaves the old file intact)."""
+        path = Path(path)
+        config = rebase_input(self.pipeline.config, self.pipeline.base_dir, path.parent)
+        if config.name in ("", "untitled"):
+            config = replace(config, name=path.stem)
+        try:
+            save_config(config, path)
+        except OSError as exc:
+            self._error("Cannot save config", f"{path}: {exc.strerror or exc}\n\n"
+                        "Nothing was changed on disk; your work is still open.")
+            return False
+        if config != self.pipeline.config:
+            self.pipeline.set_config(config, "save as")
+        self.pipeline.mark_saved(path)
+        self.recent.add(path)
+        self.rebuild_recent_menu()
+        self.autosave.clear()
+        self._status(f"Saved {path}")
+        return True
+
+    # -- unsaved work ------------------------------------------------------------------------
+    def maybe_save(self, doing: str = "closing") -> bool:
+        """Ask Save / Discard / Cancel when there are unsaved changes. True: go ahead."""
+        if not self.pipeline.dirty:
+            return True
+        name = self.pipeline.path.name if self.pipeline.path else "the untitled stack"
+        answer = QMessageBox.question(
+            self.window, "Unsaved changes",
+            f"Save the changes to {name} before {doing}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
 
     def confirm_close(self) -> bool:
-        """True when the window may close (no unsaved work, or the user agreed)."""
+        """True when the window may close (no unsaved work, or the user agreed). A clean close
+        removes the autosave; an export still running is cancelled."""
+        if not self.maybe_save("closing"):
+            return False
+        self.export.shutdown()
+        self._autosave_timer.stop()
+        self.autosave.clear()
         return True
+
+    def _on_pipeline_event(self, event) -> None:
+        if event.kind == "config":
+            self._autosave_timer.start()  # restarted by every edit: written once they pause
+        elif event.kind == "file" and not self.pipeline.dirty:
+            self._autosave_timer.stop()
+            self.autosave.clear()
+
+    def _on_autosave_timeout(self) -> None:
+        if not self.pipeline.dirty:
+            self.autosave.clear()
+            return
+        try:
+            self.autosave.write(self.pipeline.config, self.pipeline.path)
+        except OSError as exc:
+            self._status(f"Autosave failed: {exc.strerror or exc}")
+
+    def flush_autosave(self) -> None:
+        """Write the autosave now if one is due (tests, and before risky operations)."""
+        if self._autosave_timer.isActive():
+            self._autosave_timer.stop()
+            self._on_autosave_timeout()
+
+    # -- crash recovery ----------------------------------------------------------------------
+    def offer_restore(self) -> None:
+        """Ask whether to restore work an earlier session left unsaved when it crashed. The
+        question does not block (a window-modal box), so a headless --screenshot still runs."""
+        if self.restore_box is not None:
+            return
+        found = orphaned_autosaves(self.autosave.folder)
+        if not found:
+            return
+        item = found[0]
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved work?",
+                          "convexplorer did not close cleanly last time. Restore the unsaved "
+                          f"work?\n\n{item.describe()}", parent=self.window)
+        box.setObjectName("restoreBox")
+        restore = box.addButton("&Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("&Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(restore)
+        self.restore_box = box
+
+        def answered(_result: int) -> None:
+            self.restore_box = None
+            if box.clickedButton() is restore:
+                self.restore(item)
+            else:
+                item.discard()
+            box.deleteLater()
+            QTimer.singleShot(0, self, self.offer_restore)  # the next one, if any
+
+        box.finished.connect(answered)
+        box.open()
+
+    def restore(self, item: Autosaved) -> None:
+        """Put autosaved work back as unsaved changes (on top of its file, when it has one,
+        so Undo goes back to the saved version)."""
+        source = item.source
+        base = None
+        if source is not None and source.is_file():
+            try:
+                base = load_config(source)
+            except ConfigError:
+                base = None
+        if base is not None:
+            self.window.open_config(base, source)
+        else:
+            self.window.open_config(Config(name=item.config.name), None)
+        self.pipeline.set_config(item.config, "restore autosave")
+        item.discard()
+        self._autosave_timer.start()
+        self._status(f"Restored {item.describe()}")
+
+
+def _stem(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_ " else "_" for c in name).strip()
+    return safe or "untitled"

@@ -177,8 +177,11 @@ _H_OUTPUT_SIZE = (
     "net accepts any image size (as in ResNet's global average pool)."
 )
 _H_ADAPTIVE_INDICES = (
-    "Also return the flat position of each maximum within its channel's input map; shows "
-    "which inputs win and receive gradient."
+    "Also return where each maximum came from: for every output value, the flat position "
+    "(within its channel's input map) of the winning input. Use them to see which inputs win, "
+    "and so receive gradient (max pooling sends gradient only to the winners), or to locate "
+    "each channel's strongest response. A MaxUnpool here pairs only with a MaxPool, not with "
+    "an adaptive pool."
 )
 _H_UNPOOL_KERNEL = "Kernel size of the MaxPool whose indices this layer uses (match that pool)."
 _H_UNPOOL_STRIDE = "Stride of the matching MaxPool. None means stride = kernel_size."

@@ -59,7 +59,9 @@ def _int(value: Any, where: str, *, minimum: int | None = None) -> int:
 
 def _int_list(value: Any, where: str, *, lengths, minimum: int = 1) -> tuple[int, ...]:
     if not isinstance(value, list | tuple) or len(value) not in lengths:
-        want = " or ".join(str(n) for n in lengths)
+        lengths = list(lengths)
+        want = (f"{lengths[0]} to {lengths[-1]}" if len(lengths) > 2
+                else " or ".join(str(n) for n in lengths))
         raise ConfigError(f"{where} must be a list of {want} integers, got {json.dumps(value)}")
     return tuple(_int(v, where, minimum=minimum) for v in value)
 

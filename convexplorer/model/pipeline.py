@@ -40,6 +40,8 @@ class Pipeline:
         self._batch_depth = 0
         self._batch_start: Config | None = None
         self._batch_label = ""
+        self._batch_selected = False
+        self._merge_key: object = None  # edits with the same key in a row share one undo step
 
     # -- observing ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -77,20 +79,33 @@ class Pipeline:
         return self._config != self._saved
 
     # -- edits -------------------------------------------------------------------------------
-    def set_config(self, config: Config, label: str = "edit") -> None:
-        """Replace the config: one undo step and one event (none if nothing changed)."""
+    def set_config(self, config: Config, label: str = "edit", merge: object = None) -> None:
+        """Replace the config: one undo step and one event (none if nothing changed).
+
+        ``merge``: consecutive edits with the same (non-None) key share one undo step, so
+        typing "128" into a field is one step, not three. ``end_merge()`` starts a new step.
+        """
         if config == self._config:
             return
         if self._batch_depth:
             self._config = config
             self._batch_label = self._batch_label or label
             return
-        self._push_undo(self._config, label)
+        if merge is None or merge != self._merge_key or not self._undo:
+            self._push_undo(self._config, label)
+        else:
+            self._redo.clear()
+        self._merge_key = merge
         self._config = config
         self._clamp_selection()
         self._emit("config", label)
 
+    def end_merge(self) -> None:
+        """The next edit starts a new undo step even if its merge key repeats."""
+        self._merge_key = None
+
     def _push_undo(self, config: Config, label: str) -> None:
+        self._merge_key = None
         self._undo.append((config, label))
         del self._undo[:-UNDO_LIMIT]
         self._redo.clear()
@@ -104,7 +119,8 @@ class Pipeline:
 
     @contextmanager
     def batch(self, label: str = "edit"):
-        """Several edits, one undo step and one event."""
+        """Several edits, one undo step and one event (a "config" event, whose ``selection``
+        tells a selection made inside the batch)."""
         if self._batch_depth == 0:
             self._batch_start = self._config
             self._batch_label = label
@@ -115,15 +131,19 @@ class Pipeline:
             self._batch_depth -= 1
             if self._batch_depth == 0:
                 start, self._batch_start = self._batch_start, None
+                selected, self._batch_selected = self._batch_selected, False
                 if start is not None and start != self._config:
                     self._push_undo(start, self._batch_label)
                     self._clamp_selection()
-                    self._emit("config", self._batch_label)
+                    self._emit("config", self._batch_label)  # carries the selection too
+                elif selected:
+                    self._emit("selection")
 
-    def replace_layer(self, index: int, spec: LayerSpec, label: str = "") -> None:
+    def replace_layer(self, index: int, spec: LayerSpec, label: str = "",
+                      merge: object = None) -> None:
         layers = list(self._config.layers)
         layers[index] = spec
-        self.set_config(self._config.with_layers(layers), label or f"edit {spec.type}")
+        self.set_config(self._config.with_layers(layers), label or f"edit {spec.type}", merge)
 
     def insert_layer(self, index: int, spec: LayerSpec) -> None:
         layers = list(self._config.layers)
@@ -171,7 +191,10 @@ class Pipeline:
             index = None
         if index != self._selection:
             self._selection = index
-            self._emit("selection")
+            if self._batch_depth:
+                self._batch_selected = True  # told once, when the batch ends
+            else:
+                self._emit("selection")
 
     # -- undo --------------------------------------------------------------------------------
     @property
@@ -193,6 +216,7 @@ class Pipeline:
     def undo(self) -> None:
         if not self._undo:
             return
+        self._merge_key = None
         config, label = self._undo.pop()
         self._redo.append((self._config, label))
         self._config = config
@@ -202,6 +226,7 @@ class Pipeline:
     def redo(self) -> None:
         if not self._redo:
             return
+        self._merge_key = None
         config, label = self._redo.pop()
         self._undo.append((self._config, label))
         self._config = config
@@ -216,6 +241,7 @@ class Pipeline:
         self._saved = config if path else None
         self._undo.clear()
         self._redo.clear()
+        self._merge_key = None
         self._selection = 0 if config.layers else None
         self._emit("config", "open")
         self._emit("file")
@@ -223,4 +249,5 @@ class Pipeline:
     def mark_saved(self, path: str | Path) -> None:
         self._path = Path(path)
         self._saved = self._config
+        self._merge_key = None
         self._emit("file")

@@ -13,7 +13,7 @@ from typing import Any
 
 from .catalogue import LayerType
 from .spec import LayerSpec, layer_label
-from .validate import Problem, check_layer, divisors, expand
+from .validate import Problem, check_layer, divisors, expand, or_list
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,11 @@ def _rank_name(lt: LayerType) -> str:
     return "(N, C, L)" if lt.dims == 1 else "(N, C, H, W)"
 
 
+# Tensors with this many values overflow torch's size arithmetic (bytes in an int64), even on
+# the meta device; far beyond any real memory anyway.
+TOO_MANY = 2**59
+
+
 class _Fail(Exception):
     def __init__(self, field: str | None, message: str, fix: str = ""):
         super().__init__(message)
@@ -100,10 +105,15 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
     """Infer every layer's output from ``input_shape``. Never raises: problems are data."""
     input_shape = tuple(input_shape)
     report = ShapeReport(input_shape, [])
-    if not input_shape or any((not isinstance(s, int)) or s < 1 for s in input_shape):
-        report.input_problems.append(Problem(None, "input", "shape",
-                                             f"every size must be at least 1, got {input_shape}",
-                                             "fix the input shape"))
+    if len(input_shape) < 2 or any(not _is_size(s) for s in input_shape):
+        report.input_problems.append(Problem(
+            None, "input", "shape",
+            f"shape {list(input_shape)} is not valid: it needs 2 or more whole sizes, each at "
+            "least 1", "give (N, C, L) or (N, C, H, W), e.g. [1, 1, 28, 28]"))
+    elif math.prod(input_shape) >= TOO_MANY:
+        report.input_problems.append(Problem(
+            None, "input", "shape", f"shape {list(input_shape)} has {math.prod(input_shape):.3g} "
+            "values, more than torch can hold", "use a smaller input shape"))
     spatial = max(len(input_shape) - 2, 1)
     rf: ReceptiveField | None = ReceptiveField((1.0,) * spatial, (1.0,) * spatial)
     shape: tuple[int, ...] | None = None if report.input_problems else input_shape
@@ -119,6 +129,7 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
             continue
         try:
             _infer_layer(info, lt, shape, report, pools)
+            _check_size(info)
         except _Fail as fail:
             info.problems.append(Problem(i, label, fail.field, fail.message, fail.fix))
             info.output_shape = None
@@ -127,6 +138,21 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
             rf = _next_rf(rf, info, lt, input_shape)
             info.receptive_field = rf
     return report
+
+
+def _is_size(s: Any) -> bool:
+    return isinstance(s, int) and not isinstance(s, bool) and s >= 1
+
+
+def _check_size(info: LayerInfo) -> None:
+    """Sizes beyond what torch can index (it refuses them even on the meta device)."""
+    if math.prod(info.output_shape) >= TOO_MANY:
+        raise _Fail(None, f"output {fmt_shape(info.output_shape)} has "
+                          f"{math.prod(info.output_shape):.3g} values, more than torch can hold",
+                    "use smaller sizes")
+    if info.params >= TOO_MANY:
+        raise _Fail(None, f"{info.params:.3g} parameters, more than torch can hold",
+                    "use fewer channels or features, or a smaller kernel")
 
 
 def _infer_layer(info: LayerInfo, lt: LayerType, shape, report: ShapeReport, pools) -> None:
@@ -209,8 +235,7 @@ def _window_out(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> tuple[int
     num = n + 2 * p - eff
     rnd = "ceil" if ceil else "floor"
     text = f"{rnd}(({n} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1"
-    if num < 0:
-        return num // s + 1, text
+    # with ceil_mode a window may hang over the end, even one larger than the whole input
     out = (-(-num // s) if ceil else num // s) + 1
     if ceil and (out - 1) * s >= n + p:
         # torch's rule: the last window must start inside the input or the left padding
@@ -223,7 +248,7 @@ def _conv(info: LayerInfo, lt: LayerType, kw, shape) -> None:
     dims = lt.dims
     ic, oc, g = kw["in_channels"], kw["out_channels"], kw["groups"]
     if ic % g:
-        ok = ", ".join(str(d) for d in divisors(ic) if oc % d == 0)
+        ok = or_list(d for d in divisors(ic) if oc % d == 0)
         raise _Fail("groups", f"groups={g} must divide in_channels={ic}", f"try {ok}")
     ks = expand(kw["kernel_size"], dims)
     ss = expand(kw["stride"], dims)
@@ -249,19 +274,13 @@ def _conv(info: LayerInfo, lt: LayerType, kw, shape) -> None:
     for j, (n, k, s, d) in enumerate(zip(spatial, ks, ss, ds)):
         eff = d * (k - 1) + 1
         if pad == "same":
+            # torch pads (eff-1)//2 before and the rest after
+            _check_pad_mode(kw["padding_mode"], eff - 1 - (eff - 1) // 2, n, same=True)
             info.formula.append(f"'same': {n} (pads {eff - 1} in all)")
             out.append(n)
-            p = (eff - 1) // 2
             continue
         p = 0 if pad == "valid" else expand(pad, dims)[j]
-        if kw["padding_mode"] != "zeros" and p:
-            mode = kw["padding_mode"]
-            if mode == "reflect" and p >= n:
-                raise _Fail("padding", f"padding_mode='reflect' needs padding < input size "
-                                       f"({p} >= {n})", f"use padding below {n}")
-            if mode == "circular" and p > n:
-                raise _Fail("padding", f"padding_mode='circular' needs padding <= input size "
-                                       f"({p} > {n})", f"use padding up to {n}")
+        _check_pad_mode(kw["padding_mode"], p, n)
         if eff > n + 2 * p:
             what = f"kernel {k}" if d == 1 else f"dilated kernel {eff} (kernel {k}, dilation {d})"
             raise _Fail("kernel_size", f"{what} is larger than the padded input {n + 2 * p}",
@@ -272,6 +291,20 @@ def _conv(info: LayerInfo, lt: LayerType, kw, shape) -> None:
     info.params = oc * (ic // g) * math.prod(ks) + (oc if kw["bias"] else 0)
     info.output_shape = (shape[0], oc) + tuple(out)
     info.macs = math.prod(info.output_shape) * (ic // g) * math.prod(ks)
+
+
+def _check_pad_mode(mode: str, p: int, n: int, same: bool = False) -> None:
+    """reflect mirrors without the edge, so it needs padding < size; circular wraps once."""
+    what = "padding='same' pads" if same else "padding"
+    fix_more = "use padding_mode='zeros' or 'replicate', or a larger input"
+    if mode == "reflect" and p >= n:
+        raise _Fail("padding", f"padding_mode='reflect' needs less padding than the input size: "
+                               f"{what} {p} on a side of an input of size {n}",
+                    f"use padding below {n}, or {fix_more}" if not same else fix_more)
+    if mode == "circular" and p > n:
+        raise _Fail("padding", f"padding_mode='circular' needs padding no larger than the input "
+                               f"size: {what} {p} on a side of an input of size {n}",
+                    f"use padding up to {n}, or {fix_more}" if not same else fix_more)
 
 
 def _pool(info: LayerInfo, lt: LayerType, kw, shape) -> None:
@@ -287,8 +320,12 @@ def _pool(info: LayerInfo, lt: LayerType, kw, shape) -> None:
         info.formula.append(text)
         if o < 1:
             eff = d * (k - 1) + 1
-            raise _Fail("kernel_size", f"kernel {eff} is larger than the padded input "
-                                       f"{n + 2 * p}", f"use kernel_size <= {n + 2 * p}")
+            what = f"kernel {k}" if d == 1 else f"dilated kernel {eff} (kernel {k}, dilation {d})"
+            fix = f"use kernel_size <= {(n + 2 * p - 1) // d + 1}"
+            if not kw["ceil_mode"] and _window_out(n, k, s, p, d, True)[0] >= 1:
+                fix += ", or ceil_mode=True to let the last window hang over the edge"
+            raise _Fail("kernel_size", f"{what} is larger than the padded input {n + 2 * p}",
+                        fix)
         out.append(o)
     info.output_shape = shape[:2] + tuple(out)
 

@@ -53,6 +53,14 @@ def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0] if n > 0 else []
 
 
+def or_list(values) -> str:
+    """1, 2 or 4"""
+    items = [str(v) for v in values]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, tuple):
         return "(" + ", ".join(_fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
@@ -69,10 +77,9 @@ def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
 
     def bounds(x: Any) -> tuple[str, str] | None:
         if lo is not None and x < lo:
-            return (f"{p.name}={_fmt(v)} is below the minimum {lo:g}",
-                    f"use {lo:g} or more" if lo != 1 else "use a positive value")
+            return f"{p.name}={_fmt(v)} must be at least {lo:g}", f"use {lo:g} or more"
         if hi is not None and x > hi:
-            return f"{p.name}={_fmt(v)} is above the maximum {hi:g}", f"use {hi:g} or less"
+            return f"{p.name}={_fmt(v)} must be at most {hi:g}", f"use {hi:g} or less"
         return None
 
     if p.kind == INT:
@@ -117,7 +124,8 @@ def check_layer(index: int, spec: LayerSpec, label: str) -> list[Problem]:
     """Problems with a layer's parameters that need no input shape."""
     lt = spec.layer_type
     if lt is None:
-        return [Problem(index, label, None, f"unknown layer type {spec.type!r}")]
+        return [Problem(index, label, None, f"unknown layer type {spec.type!r}",
+                        "use a supported torch.nn type, such as Conv2d, MaxPool2d or ReLU")]
     dims = lt.dims or 1
     problems: list[Problem] = []
     for p in lt.params:
@@ -130,8 +138,10 @@ def check_layer(index: int, spec: LayerSpec, label: str) -> list[Problem]:
                                     "set a value"))
     for key, _ in spec.params:
         if key not in lt.param_names:
-            problems.append(Problem(index, label, key, f"unknown parameter {key!r}",
-                                    "valid: " + ", ".join(lt.param_names)))
+            valid = ", ".join(lt.param_names) or "none"
+            problems.append(Problem(index, label, key,
+                                    f"{lt.name} has no keyword {key!r}",
+                                    f"valid keywords: {valid}"))
     if problems:
         return problems
     return _cross_checks(index, spec, lt, label)
@@ -143,15 +153,14 @@ def _cross_checks(index: int, spec: LayerSpec, lt: LayerType, label: str) -> lis
     dims = lt.dims or 1
     if lt.is_conv:
         groups, oc = v("groups"), v("out_channels")
-        if oc is not None and oc % groups:
-            ok = ", ".join(str(d) for d in divisors(oc) if d <= 64)
-            out.append(Problem(index, label, "groups",
-                               f"groups={groups} must divide out_channels={oc}", f"try {ok}"))
         ic = v("in_channels") if spec.is_set("in_channels") else None
-        if ic is not None and ic % groups:
-            ok = ", ".join(str(d) for d in divisors(ic) if d <= 64)
+        counts = [(n, c) for n, c in (("in_channels", ic), ("out_channels", oc)) if c is not None]
+        broken = [f"{n}={c}" for n, c in counts if c % groups]
+        if broken:
+            ok = or_list(d for d in divisors(oc) if d <= 64 and (ic is None or ic % d == 0))
             out.append(Problem(index, label, "groups",
-                               f"groups={groups} must divide in_channels={ic}", f"try {ok}"))
+                               f"groups={groups} must divide {' and '.join(broken)}",
+                               f"try {ok}"))
         pad = v("padding")
         if pad == "same" and any(s != 1 for s in expand(v("stride"), dims)):
             out.append(Problem(index, label, "padding",
@@ -168,15 +177,13 @@ def _cross_checks(index: int, spec: LayerSpec, lt: LayerType, label: str) -> lis
                         f"use at most {max(s, d) - 1}"))
                     break
     if lt.is_window and lt.group == "pooling":
-        ks = expand(v("kernel_size"), dims)
-        dil = expand(v("dilation"), dims) if "dilation" in lt.param_names else (1,) * dims
-        for k, d, p in zip(ks, dil, expand(v("padding"), dims)):
-            eff = d * (k - 1) + 1
-            if p * 2 > eff:
+        # torch's rule is padding <= kernel_size // 2, on the kernel size itself (dilation does
+        # not count), so a padded window always holds at least one real input
+        for k, p in zip(expand(v("kernel_size"), dims), expand(v("padding"), dims)):
+            if p > k // 2:
                 out.append(Problem(
                     index, label, "padding",
-                    f"padding={_fmt(v('padding'))} is more than half the "
-                    f"{'effective ' if d > 1 else ''}kernel size {eff}",
-                    f"use at most {eff // 2}"))
+                    f"padding={_fmt(v('padding'))} is more than half of kernel_size={k}",
+                    f"use padding {k // 2} or less, or a larger kernel_size"))
                 break
     return out

@@ -15,5 +15,13 @@ from __future__ import annotations
 
 
 def build_panels(parent=None) -> list:
-    """The panels, in tab order."""
-    return []
+    """The panels, in tab order: activations, pooling indices, gradients, receptive field,
+    explain."""
+    from .activations import ActivationPanel
+    from .explain_view import ExplainPanel
+    from .gradients import GradientPanel
+    from .pooling import PoolingPanel
+    from .receptive import ReceptiveFieldPanel
+
+    return [ActivationPanel(parent), PoolingPanel(parent), GradientPanel(parent),
+            ReceptiveFieldPanel(parent), ExplainPanel(parent)]

@@ -1,0 +1,140 @@
+"""Start the window: ``python main.py [CONFIG.json]``, or ``--screenshot OUT.png`` to save the
+window as PNG once the first results are drawn, then exit (works headless)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..model.config_io import ConfigError, load_config
+from ..resources_path import DEFAULT_EXAMPLE, example_path
+
+SCREENSHOT_TIMEOUT_S = 120  # the first run imports torch; a slow machine needs a while
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="convexplorer",
+        description="Open the convexplorer window on CONFIG (default: the bundled "
+                    "MNISTConvNet example). Headless commands: convexplorer run|shapes|import "
+                    "--help.")
+    p.add_argument("config", nargs="?", help="config file (JSON) to open")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="save the window as PNG once the first results are drawn, then exit")
+    return p
+
+
+def default_config():
+    """The bundled MNISTConvNet example, opened as a new, untitled config."""
+    return load_config(example_path(DEFAULT_EXAMPLE))
+
+
+def initial_config(path: str | None):
+    """(config, path, error): the config to open, its file (None for the bundled default) and
+    why ``path`` could not be opened ("" if it could)."""
+    if path:
+        try:
+            return load_config(path), Path(path), ""
+        except ConfigError as exc:
+            return default_config(), None, str(exc)
+    return default_config(), None, ""
+
+
+def _needs_offscreen() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    if sys.platform.startswith("linux"):
+        return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return False
+
+
+# Harmless notes of Qt's headless (offscreen) platform, dropped so --screenshot prints only
+# what matters.
+_QUIET = ("This plugin does not support propagateSizeHints()",)
+
+
+def _qt_message(mode, context, message: str) -> None:
+    if not message.startswith(_QUIET):
+        print(message, file=sys.stderr)
+
+
+def make_app():
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        qInstallMessageHandler(_qt_message)
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "convexplorer"])
+        app.setStyle("Fusion")
+    app.setApplicationName("convexplorer")
+    app.setOrganizationName("convexplorer")
+    return app
+
+
+def take_screenshot(app, window, out: str, timeout_s: float = SCREENSHOT_TIMEOUT_S) -> int:
+    """Wait until the first results are drawn (or the run fails), save the window as PNG."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from .runner import RUNNING, WAITING
+
+    loop = QEventLoop()
+    outcome = {"state": "timeout"}
+
+    def finish(state: str) -> None:
+        outcome["state"] = state
+        QTimer.singleShot(50, loop.quit)  # let the drawn results be painted once
+
+    window.runner.resultShown.connect(lambda _r: finish("shown"))
+    window.runner.runFailed.connect(lambda msg, _p: finish("failed: " + msg))
+    window.start()
+    if window.runner.state in (WAITING, RUNNING):
+        QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+        loop.exec()
+    else:
+        problems = window.report.problems if window.report is not None else []
+        outcome["state"] = (f"not run: {problems[0]}" if problems
+                            else f"not run ({window.runner.state})")
+    app.processEvents()
+    path = Path(out)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    saved = window.grab().save(str(path), "PNG")
+    window.close()
+    window.shutdown()
+    if not saved:
+        print(f"convexplorer: --screenshot {out}: cannot write the PNG", file=sys.stderr)
+        return 1
+    if outcome["state"] == "timeout":
+        print(f"convexplorer: --screenshot: no results after {timeout_s:g} s; saved the window "
+              "as it was", file=sys.stderr)
+        return 1
+    if outcome["state"] != "shown":
+        print(f"convexplorer: --screenshot: {outcome['state']}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.screenshot and _needs_offscreen():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    config, path, error = initial_config(args.config)
+    if error:
+        print(f"convexplorer: {error}", file=sys.stderr)
+    app = make_app()
+    from .main_window import MainWindow
+
+    window = MainWindow(config, path)
+    window.show()
+    if error:
+        window.show_error("Cannot open config", f"{error}\n\nOpened the bundled example "
+                                                "instead.")
+    if args.screenshot:
+        return take_screenshot(app, window, args.screenshot)
+    code = app.exec()
+    window.shutdown()
+    return code

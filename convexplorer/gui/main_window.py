@@ -1,0 +1,392 @@
+"""The main window: the layer stack, the selected layer's form, the input panel and the live
+shapes table around the results tabs; the controller that turns their edits into pipeline
+edits and the pipeline's events into views and runs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
+
+from ..model.config_io import ConfigError, load_config
+from ..model.pipeline import Pipeline, PipelineEvent
+from ..model.shapes import ShapeReport, infer
+from ..model.spec import Config
+from ..model.validate import Problem
+from . import stack_edits
+from .file_actions import FileActions
+from .help_dialogs import ConceptsDialog, show_about
+from .input_panel import IMAGE_SUFFIXES, InputPanel
+from .layer_form import LayerForm
+from .layer_list import LayerList, LayerPalette, new_layer_spec
+from .runner import Runner
+from .shapes_table import ShapesTable
+from .status import RunStatus
+from .summary_view import RunSummary
+from .window_actions import build_menus, make_actions
+from .window_layout import build_central, build_docks, reset_layout
+
+APP_NAME = "convexplorer"
+DEFAULT_SIZE = (1400, 880)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, config: Config | None = None, path=None, *, runner: Runner | None = None,
+                 sync: bool = False):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.pipeline = Pipeline(config or Config(), path)
+        self.runner = runner or Runner(self, sync=sync)
+        self.last_result = None
+        self.last_report: ShapeReport | None = None
+        self.report: ShapeReport | None = None  # the live report of the current config
+        self.input_error = ""
+        self._shape_cache: dict = {}
+        self._dialogs: list = []
+        self._started = False
+        self._shown_selection: int | None = -1  # what the panels were last told
+        self.file_actions = FileActions(self)
+        self.window_actions = make_actions(self)
+        self._build_views()
+        self.status = RunStatus(self.statusBar())
+        self.menus = build_menus(self)
+        self.setAcceptDrops(True)
+        self.resize(*DEFAULT_SIZE)
+        self.pipeline.subscribe(self._on_pipeline)
+        self.runner.stateChanged.connect(self._on_runner_state)
+        self.runner.resultReady.connect(self._on_result)
+        self.runner.runFailed.connect(self._on_run_failed)
+        self.runner.devicesReady.connect(self._on_devices)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self._refresh(run=False)
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        a = self.window_actions
+        self.layer_list = LayerList([a["duplicate"], a["remove"], a["move_up"], a["move_down"]])
+        self.layer_list.addAction(a["remove"])
+        self.layer_list.addRequested.connect(self.add_layer)
+        self.layer_list.layerSelected.connect(self.pipeline.select)
+        self.layer_list.moveRequested.connect(self.move_layer_to)
+        self.palette_tree = LayerPalette()
+        self.palette_tree.addRequested.connect(self.add_layer)
+        self.form = LayerForm()
+        self.form.paramEdited.connect(self._on_param_edited)
+        self.form.renameRequested.connect(self._on_rename)
+        self.input_panel = InputPanel()
+        self.input_panel.inputEdited.connect(self._on_input_edited)
+        self.input_panel.deviceChosen.connect(self.pipeline.set_device)
+        self.input_panel.seedEdited.connect(
+            lambda s: self.pipeline.set_config(replace(self.pipeline.config, seed=s),
+                                               "change seed", merge="seed"))
+        self.shapes = ShapesTable()
+        self.shapes.layerClicked.connect(self.pipeline.select)
+
+        self.banner, self.tabs = build_central(self)
+        self._install_panels()
+        self.docks = build_docks(self)
+        self.reset_layout()
+
+    def reset_layout(self) -> None:
+        """Docks back in their places and sizes (View > Reset Layout)."""
+        reset_layout(self)
+
+    def _install_panels(self) -> None:
+        from .panels import build_panels
+
+        self.panels = list(build_panels(self))
+        self.placeholder = None
+        if not self.panels:
+            self.placeholder = RunSummary(self)
+            self.panels = [self.placeholder]
+        for panel in self.panels:
+            self.tabs.addTab(panel, getattr(panel, "title", type(panel).__name__))
+            signal = getattr(panel, "objectiveRequested", None)
+            if signal is not None:
+                signal.connect(self.pipeline.set_objective)
+
+    def current_panel(self):
+        """The widget of the visible results tab, or None."""
+        return self.tabs.currentWidget()
+
+    # -- start-up ----------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._started:
+            # torch loads in the worker once the window is up, not before it is drawn
+            QTimer.singleShot(0, self.start)
+
+    def start(self) -> None:
+        """List the devices and make the first run (once)."""
+        if self._started or self.runner.closed:
+            return
+        self._started = True
+        self.runner.request_devices()
+        self._request_run()
+
+    # -- pipeline -> views -------------------------------------------------------------------
+    def _on_pipeline(self, event: PipelineEvent) -> None:
+        if event.kind == "config":
+            self._refresh(run=True)
+        elif event.kind == "selection":
+            self._show_selection()
+        self._update_title()
+
+    def _input_shape(self, config: Config) -> tuple[tuple[int, ...] | None, str]:
+        spec = config.input
+        if spec.source in ("random", "signal"):
+            return tuple(spec.shape), ""
+        key = (spec, self.pipeline.base_dir)
+        if key in self._shape_cache:
+            return self._shape_cache[key], ""
+        from ..engine.inputs import InputError, input_shape
+
+        try:
+            shape = input_shape(spec, self.pipeline.base_dir)
+        except InputError as exc:
+            return None, str(exc)
+        self._shape_cache[key] = shape
+        return shape, ""
+
+    def _refresh(self, run: bool) -> None:
+        config = self.pipeline.config
+        shape, self.input_error = self._input_shape(config)
+        if shape is None:
+            report = infer(config.layers, ())
+            report.input_problems = [Problem(None, "input", None, self.input_error)]
+        else:
+            report = infer(config.layers, shape)
+        self.report = report
+        self.input_panel.set_config(config, shape, self.input_error)
+        if self.last_result is None or self.last_result.config.device != config.device:
+            self.status.set_device(config.device)
+        self._show_selection()
+        self._update_edit_actions()
+        self._update_title()
+        if run and self._started:
+            self._request_run()
+
+    def _show_selection(self) -> None:
+        config, sel, report = self.pipeline.config, self.pipeline.selection, self.report
+        self.layer_list.set_stack(config, report, sel)
+        spec = config.layers[sel] if sel is not None else None
+        info = report.layers[sel] if report is not None and sel is not None else None
+        self.form.set_layer(sel, spec, info)
+        self.shapes.set_report(report, self.last_result, sel)
+        if sel != self._shown_selection:
+            self._shown_selection = sel
+            for panel in self.panels:
+                panel.set_selection(sel)
+        has = sel is not None
+        n = len(config.layers)
+        self.window_actions["remove"].setEnabled(has)
+        self.window_actions["duplicate"].setEnabled(has)
+        self.window_actions["rename"].setEnabled(has)
+        self.window_actions["move_up"].setEnabled(has and sel > 0)
+        self.window_actions["move_down"].setEnabled(has and sel < n - 1)
+
+    def _update_edit_actions(self) -> None:
+        p = self.pipeline
+        self.window_actions["undo"].setEnabled(p.can_undo)
+        self.window_actions["redo"].setEnabled(p.can_redo)
+        self.window_actions["undo"].setText(f"&Undo {p.undo_label}" if p.can_undo else "&Undo")
+        self.window_actions["redo"].setText(f"&Redo {p.redo_label}" if p.can_redo else "&Redo")
+
+    def _update_title(self) -> None:
+        star = "*" if self.pipeline.dirty else ""
+        self.setWindowTitle(f"{self.pipeline.config.name}{star} - {APP_NAME}")
+
+    # -- runs --------------------------------------------------------------------------------
+    def _request_run(self) -> None:
+        report = self.report
+        if report is not None and report.ok:
+            self.runner.request(self.pipeline.config, self.pipeline.base_dir, report)
+            return
+        self.runner.cancel()
+        problems = report.problems if report is not None else []
+        n = len(problems)
+        first = str(problems[0]) if problems else ""
+        self.status.set_state("invalid", f"{n} problem{'s' if n != 1 else ''}: {first}")
+        self._show_banner(f"\u26a0 Not run: {first}" + (f" (and {n - 1} more)" if n > 1 else "")
+                          + (" \u2014 showing the last run." if self.last_result else ""))
+
+    def run_now(self) -> None:
+        if self._started:
+            self._request_run()
+            self.runner.flush()
+        else:
+            self.start()
+
+    def _on_runner_state(self, state: str, message: str) -> None:
+        self.status.set_state(state, message)
+
+    def _on_result(self, result, report) -> None:
+        self.last_result, self.last_report = result, report
+        self._show_banner("")
+        for panel in self.panels:
+            panel.set_result(result, report)
+        self.shapes.set_report(self.report, result, self.pipeline.selection)
+        self.status.set_result(result)
+
+    def _on_run_failed(self, message: str, problems) -> None:
+        self._show_banner(f"\u26a0 Run failed: {message}")
+        self.statusBar().showMessage(f"Run failed: {message}", 10000)
+
+    def _show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def _on_devices(self, devices) -> None:
+        self.input_panel.set_devices(devices, self.pipeline.config.device)
+
+    # -- views -> pipeline -------------------------------------------------------------------
+    def _on_param_edited(self, index: int, name: str, value) -> None:
+        layers = self.pipeline.config.layers
+        if not 0 <= index < len(layers):
+            return
+        spec = layers[index].with_params(**{name: value})
+        self.pipeline.replace_layer(index, spec, f"set {name}",
+                                    merge=("param", index, name, self.form.edit_session))
+
+    def _on_rename(self, index: int, name: str) -> None:
+        spec = self.pipeline.config.layers[index]
+        self.pipeline.replace_layer(index, spec.renamed(name), "rename layer",
+                                    merge=("name", index, self.form.edit_session))
+
+    def _on_input_edited(self, spec, what: str) -> None:
+        self.pipeline.set_config(replace(self.pipeline.config, input=spec), f"change {what}",
+                                 merge=("input", what))
+
+    def add_layer(self, type_name: str) -> None:
+        """Add a ``type_name`` layer after the selected one."""
+        sel = self.pipeline.selection
+        index = sel + 1 if sel is not None else len(self.pipeline.config.layers)
+        stack_edits.insert_layer(self.pipeline, index, new_layer_spec(type_name))
+
+    def remove_layer(self) -> None:
+        if self.pipeline.selection is not None:
+            stack_edits.remove_layer(self.pipeline, self.pipeline.selection)
+
+    def duplicate_layer(self) -> None:
+        if self.pipeline.selection is not None:
+            stack_edits.duplicate_layer(self.pipeline, self.pipeline.selection)
+
+    def move_layer(self, delta: int) -> None:
+        sel = self.pipeline.selection
+        if sel is not None:
+            self.move_layer_to(sel, sel + delta)
+
+    def move_layer_to(self, src: int, dst: int) -> None:
+        stack_edits.move_layer(self.pipeline, src, dst)
+
+    def rename_layer(self) -> None:
+        self.docks["form"].show()
+        self.form.focus_name()
+
+    # -- files and messages ------------------------------------------------------------------
+    def open_config(self, config: Config, path=None) -> None:
+        """Start over on ``config`` (read from ``path``, if any)."""
+        self._shape_cache.clear()
+        self.pipeline.load(config, path)
+
+    def show_error(self, title: str, text: str, details: str = "") -> QMessageBox:
+        """A message box that does not block, and the message in the status bar."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        if details:
+            box.setDetailedText(details)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r, b=box: self._dialogs.remove(b)
+                             if b in self._dialogs else None)
+        self._dialogs.append(box)
+        box.show()
+        self.statusBar().showMessage(f"{title}: {text}", 15000)
+        return box
+
+    def show_about(self) -> None:
+        self._dialogs.append(show_about(self))
+
+    def show_concepts(self) -> None:
+        dialog = ConceptsDialog(self)
+        self._dialogs.append(dialog)
+        dialog.show()
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        path = self._dropped_path(event)
+        if path is None:
+            return
+        event.acceptProposedAction()
+        self.open_dropped(path)
+
+    @staticmethod
+    def _dropped_path(event) -> Path | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if not urls or not urls[0].isLocalFile():
+            return None
+        path = Path(urls[0].toLocalFile())
+        if path.suffix.lower() in IMAGE_SUFFIXES + (".npy", ".json"):
+            return path
+        return None
+
+    def open_dropped(self, path: Path) -> None:
+        """An image or .npy file becomes the input; a .json file is opened as a config."""
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            self.input_panel.set_npy(str(path))
+        elif suffix == ".json":
+            if not self.file_actions.confirm_close():
+                return
+            try:
+                self.open_config(load_config(path), path)
+            except ConfigError as exc:
+                self.show_error("Cannot open config", str(exc))
+        else:
+            self.input_panel.set_image(str(path))
+
+    # -- keys and closing --------------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        # Fields commit every keystroke to the pipeline, so Ctrl+Z in a field means the
+        # pipeline's undo, not the line edit's own: let the shortcut through.
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(obj, QWidget)
+                and isinstance(obj, QLineEdit | QAbstractSpinBox) and self.isAncestorOf(obj)
+                and (event.matches(QKeySequence.StandardKey.Undo)
+                     or event.matches(QKeySequence.StandardKey.Redo)
+                     or event.keyCombination().toCombined()
+                     == QKeySequence("Ctrl+Shift+Z")[0].toCombined())):
+            event.ignore()
+            return True
+        return False
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not self.file_actions.confirm_close():
+            event.ignore()
+            return
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the runner's thread and close the message windows."""
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        self.runner.shutdown()
+        for dialog in list(self._dialogs):
+            dialog.close()
+        self._dialogs.clear()

@@ -1,0 +1,307 @@
+"""What every panel shares: the panel protocol with lazy redraws, colour maps, a layer chooser,
+single maps with overlays (``MapView``) and PNG export of numpy RGB images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QColor, QImage, QPen
+from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QSpinBox, QWidget
+
+from ...engine.results import RunResult
+from ...model.shapes import ShapeReport, fmt_shape, infer
+from .data import blend, to_rgb
+
+# Shown name -> pyqtgraph colour map name ("gray" is built here).
+COLORMAPS = {"viridis": "viridis", "magma": "magma", "gray": "gray",
+             "diverging (blue-white-red)": "CET-D1"}
+DIVERGING = "diverging (blue-white-red)"
+_CACHE: dict[str, pg.ColorMap] = {}
+
+
+def colormap(name: str) -> pg.ColorMap:
+    key = COLORMAPS.get(name, name)
+    if key not in _CACHE:
+        _CACHE[key] = (pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)]) if key == "gray"
+                       else pg.colormap.get(key))
+    return _CACHE[key]
+
+
+def lut(name: str) -> np.ndarray:
+    """256 x 4 uint8 lookup table: the same colours on screen and in exported PNGs."""
+    return colormap(name).getLookupTable(nPts=256, alpha=True)
+
+
+def save_rgb(rgb: np.ndarray, path) -> bool:
+    """Save an (H, W, 3) uint8 array as PNG."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return image.copy().save(str(path), "PNG")
+
+
+def shown_shape(shape) -> str:
+    return fmt_shape(tuple(shape))
+
+
+class Panel(QWidget):
+    """Base of the result panels (see ``gui.panels`` for the protocol). A panel redraws only
+    while it is visible: new results mark it stale and it catches up when it is shown, so a
+    run does not redraw hidden tabs."""
+
+    title = ""
+    objectiveRequested = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.result: RunResult | None = None
+        self.report: ShapeReport | None = None
+        self.selection: int | None = None
+        self._pending: int | None = None
+        self._stale = False
+
+    def set_result(self, result: RunResult | None, report: ShapeReport | None) -> None:
+        if report is None and result is not None:
+            report = infer(result.config.layers, result.input.shape)
+        self.result, self.report = result, report
+        self.refresh()
+
+    def set_selection(self, index: int | None) -> None:
+        self.selection = index
+        self._pending = index
+        self.refresh()
+
+    def _follow_selection(self, chooser: LayerChooser, key=None) -> None:
+        """Point ``chooser`` at the stack's newly selected layer (``key`` maps the layer index
+        to a chooser key), once per selection, so the panel's own choice is kept otherwise."""
+        if self._pending is not None:
+            chooser.blockSignals(True)
+            chooser.select_key(self._pending if key is None else key(self._pending))
+            chooser.blockSignals(False)
+            self._pending = None
+
+    def refresh(self) -> None:
+        """Redraw now if visible, else when next shown."""
+        self._stale = True
+        if self.isVisible():
+            self.ensure_fresh()
+
+    def ensure_fresh(self) -> None:
+        if self._stale:
+            self._stale = False
+            self._redraw()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.ensure_fresh()
+
+    def _redraw(self) -> None:
+        raise NotImplementedError
+
+    def export_rgb(self) -> np.ndarray | None:
+        """What the panel shows, at data resolution (None: nothing to export)."""
+        return None
+
+    def export_image(self, path) -> bool:
+        self.ensure_fresh()
+        rgb = self.export_rgb()
+        if rgb is None:
+            return self.grab().save(str(path), "PNG")
+        return save_rgb(rgb, path)
+
+
+class LayerChooser(QComboBox):
+    """A combo box of (key, text) items that keeps its key across repopulating."""
+
+    keyChanged = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.currentIndexChanged.connect(self._on_index_changed)
+
+    def set_items(self, items: list[tuple[object, str]]) -> None:
+        keep = self.key()
+        self.blockSignals(True)
+        self.clear()
+        for key, text in items:
+            self.addItem(text, key)
+        at = self.findData(keep)
+        self.setCurrentIndex(at if at >= 0 else (0 if items else -1))
+        self.blockSignals(False)
+
+    def key(self):
+        return self.currentData() if self.count() else None
+
+    def keys(self) -> list:
+        return [self.itemData(i) for i in range(self.count())]
+
+    def select_key(self, key) -> bool:
+        at = self.findData(key)
+        if at >= 0:
+            self.setCurrentIndex(at)
+        return at >= 0
+
+    def _on_index_changed(self, _index: int) -> None:
+        self.keyChanged.emit(self.key())
+
+
+def pen(colour, width: float = 2.0) -> QPen:
+    p = QPen(QColor(colour))
+    p.setWidthF(width)
+    p.setCosmetic(True)
+    return p
+
+
+class MapView:
+    """One 2-D map (a 1-D signal shows as a 1 x L strip) with a title, an optional RGBA overlay
+    and marks (rectangles, text), placed in a pyqtgraph GraphicsLayout."""
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = ""):
+        self.label = layout.addLabel(title, row=2 * row, col=col, size="9pt")
+        self.view = layout.addViewBox(row=2 * row + 1, col=col, lockAspect=True, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.overlay = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.view.addItem(self.overlay)
+        self.values: np.ndarray | None = None
+        self.levels = (0.0, 1.0)
+        self.cmap = "gray"
+        self.rgba: np.ndarray | None = None
+        self._marks: list = []
+
+    def set_title(self, text: str) -> None:
+        self.label.setText(text, size="9pt")
+
+    def set_map(self, values: np.ndarray | None, cmap: str = "gray", levels=None) -> None:
+        self.clear_marks()
+        self.values, self.cmap = values, cmap
+        if values is None:
+            self.image.clear()
+            self.overlay.clear()
+            self.rgba = None
+            return
+        if values.ndim == 1:
+            values = values[None]
+            self.values = values
+        lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if levels is None \
+            else levels
+        self.levels = (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
+        self.image.setImage(values, levels=self.levels, autoLevels=False)
+        self.image.setColorMap(colormap(cmap))
+        one_d = values.shape[0] == 1 and values.shape[1] > 1
+        self.view.setAspectLocked(not one_d)
+        self.view.autoRange(padding=0.02)
+        self.set_overlay(None)
+
+    def set_overlay(self, rgba: np.ndarray | None) -> None:
+        self.rgba = rgba
+        if rgba is None:
+            self.overlay.clear()
+        else:
+            self.overlay.setImage(rgba if rgba.ndim == 3 else rgba[None], autoLevels=False,
+                                  levels=(0, 255))
+
+    def clear_marks(self, group: str | None = None) -> None:
+        """Remove the marks of one group (all marks when None)."""
+        keep = []
+        for g, item in self._marks:
+            if group is None or g == group:
+                self.view.removeItem(item)
+            else:
+                keep.append((g, item))
+        self._marks = keep
+
+    def add_rect(self, y: float, x: float, h: float, w: float, colour="c",
+                 width: float = 2.0, fill=None, group: str = "") -> QGraphicsRectItem:
+        item = QGraphicsRectItem(QRectF(x, y, w, h))
+        item.setPen(pen(pg.mkColor(colour), width))
+        if fill is not None:
+            item.setBrush(pg.mkBrush(fill))
+        self.view.addItem(item)
+        self._marks.append((group, item))
+        return item
+
+    def add_text(self, y: float, x: float, text: str, colour="w",
+                 group: str = "") -> pg.TextItem:
+        item = pg.TextItem(text, color=colour, anchor=(0.5, 0.5))
+        item.setPos(x, y)
+        self.view.addItem(item)
+        self._marks.append((group, item))
+        return item
+
+    def marks(self, group: str | None = None) -> list:
+        return [item for g, item in self._marks if group is None or g == group]
+
+    def hit(self, scene_pos) -> tuple[int, int] | None:
+        """(row, column) of the map under a scene position."""
+        if self.values is None or not self.view.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.view.mapSceneToView(scene_pos)
+        y, x = int(np.floor(p.y())), int(np.floor(p.x()))
+        h, w = self.values.shape
+        return (y, x) if 0 <= y < h and 0 <= x < w else None
+
+    def scene_pos(self, y: float, x: float):
+        """Scene position of the centre of a map cell (for clicks)."""
+        return self.view.mapViewToScene(pg.Point(x + 0.5, y + 0.5))
+
+    def rgb(self) -> np.ndarray | None:
+        """The map and its overlay at data resolution."""
+        if self.values is None:
+            return None
+        rgb = to_rgb(self.values, self.levels, lut(self.cmap))
+        return blend(rgb, self.rgba) if self.rgba is not None else rgb
+
+
+def arrays(result: RunResult, grads: bool = False) -> list[tuple[int, str, str, np.ndarray]]:
+    """(key, chooser text, read-out name, array) for the input (key -1) and every layer's
+    output, or their gradients (.grad) where the run has them."""
+    suffix = ".grad" if grads else ""
+    first = result.grad_input if grads else result.input
+    out = []
+    if first is not None:
+        out.append((-1, f"input{suffix}  {shown_shape(first.shape)}", f"input{suffix}", first))
+    for lr in result.layers:
+        a = lr.grad_output if grads else lr.activation
+        if a is not None:
+            out.append((lr.index, f"{lr.label} output{suffix}  {shown_shape(a.shape)}",
+                        f"{lr.label} output{suffix}", a))
+    return out
+
+
+class SourceBar(QWidget):
+    """Which array to show (input or a layer) and which batch item."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None, label: str = "Layer:"):
+        super().__init__(parent)
+        self.chooser = LayerChooser()
+        self.batch_box = QSpinBox()
+        self.batch_box.setPrefix("batch ")
+        self.batch_box.setToolTip("Which item of the batch (dimension N) to show.")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel(label))
+        row.addWidget(self.chooser)
+        row.addWidget(self.batch_box)
+        row.addStretch(1)
+        self.chooser.keyChanged.connect(lambda _key: self.changed.emit())
+        self.batch_box.valueChanged.connect(lambda _value: self.changed.emit())
+
+    @property
+    def key(self):
+        return self.chooser.key()
+
+    @property
+    def batch(self) -> int:
+        return self.batch_box.value()
+
+    def set_batches(self, n: int) -> None:
+        self.batch_box.blockSignals(True)
+        self.batch_box.setMaximum(max(n - 1, 0))
+        self.batch_box.blockSignals(False)
+        self.batch_box.setEnabled(n > 1)

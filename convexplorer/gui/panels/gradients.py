@@ -1,0 +1,231 @@
+"""Gradients: the objective backward starts from, every parameter's gradient in one table (what
+``net.conv1.weight.grad.size()`` and ``.norm()`` print), and gradient maps of the input and
+of each layer's output on the same grid as the activations."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...engine.results import RunResult
+from ...model.spec import Objective
+from .activations import unit_objective
+from .base import DIVERGING, LayerChooser, Panel, SourceBar, arrays, shown_shape
+from .channel_grid import ChannelGrid
+from .data import batch_count, batch_item
+
+KINDS = [("sum", "sum of the output"), ("mean", "mean of the output"),
+         ("channel", "sum of one channel"), ("unit", "one unit")]
+COLUMNS = ["layer", "parameter", ".grad.size()", ".grad.norm()", ".grad.min()", ".grad.max()"]
+
+
+class ObjectiveBox(QGroupBox):
+    """Choose what backward differentiates; "Run backward" emits the Objective."""
+
+    def __init__(self, parent=None):
+        super().__init__("Objective: the scalar that backward() starts from", parent)
+        self.kind_box = QComboBox()
+        for kind, text in KINDS:
+            self.kind_box.addItem(text, kind)
+        self.layer_box = LayerChooser()
+        self.batch_box = QSpinBox()
+        self.batch_box.setPrefix("batch ")
+        self.channel_box = QSpinBox()
+        self.channel_box.setPrefix("channel ")
+        self.position_boxes = [QSpinBox(), QSpinBox()]
+        self.apply_button = QPushButton("Run backward")
+        self.current = QLabel()
+        self.current.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.kind_box)
+        row.addWidget(QLabel("of"))
+        row.addWidget(self.layer_box)
+        for w in (self.batch_box, self.channel_box, *self.position_boxes, self.apply_button):
+            row.addWidget(w)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.current)
+        self._shapes: dict[int, tuple[int, ...]] = {}
+        self.kind_box.currentIndexChanged.connect(self._update_fields)
+        self.layer_box.keyChanged.connect(self._update_fields)
+
+    def set_result(self, result: RunResult) -> None:
+        self._shapes = {lr.index: lr.output_shape for lr in result.layers}
+        items = [(-1, "last layer")] + [(lr.index, lr.label) for lr in result.layers]
+        self.layer_box.set_items(items)
+        self.show_objective(result.objective)
+        self.current.setText(f"Now: <b>{result.objective_label}</b> = "
+                             f"{result.objective_value:.6g}. Every .grad below is the gradient "
+                             "of this one number.")
+
+    def show_objective(self, objective: Objective) -> None:
+        self.kind_box.setCurrentIndex([k for k, _t in KINDS].index(objective.kind))
+        self.layer_box.select_key(objective.layer)
+        self._update_fields()
+        self.batch_box.setValue(objective.batch)
+        self.channel_box.setValue(objective.channel)
+        for box, p in zip(self.position_boxes, objective.position):
+            box.setValue(p)
+
+    def _shape(self) -> tuple[int, ...]:
+        key = self.layer_box.key()
+        if not self._shapes:
+            return ()
+        return self._shapes[max(self._shapes) if key in (-1, None) else key]
+
+    def _update_fields(self, *_):
+        kind = self.kind_box.currentData()
+        shape = self._shape()
+        self.batch_box.setVisible(kind in ("channel", "unit"))
+        self.channel_box.setVisible(kind in ("channel", "unit") and len(shape) >= 2)
+        if shape:
+            self.batch_box.setMaximum(shape[0] - 1)
+            self.channel_box.setMaximum(shape[1] - 1 if len(shape) >= 2 else 0)
+        spatial = shape[2:] if kind == "unit" else ()
+        for j, box in enumerate(self.position_boxes):
+            box.setVisible(j < len(spatial))
+            if j < len(spatial):
+                box.setMaximum(spatial[j] - 1)
+                box.setPrefix(("y ", "x ")[j] if len(spatial) == 2 else "position ")
+
+    def objective(self) -> Objective:
+        kind = self.kind_box.currentData()
+        layer = self.layer_box.key()
+        layer = -1 if layer is None else layer
+        if kind in ("sum", "mean"):
+            return Objective(kind=kind, layer=layer)
+        n = len(self._shape()[2:]) if kind == "unit" else 0
+        return Objective(kind=kind, layer=layer, batch=self.batch_box.value(),
+                         channel=self.channel_box.value(),
+                         position=tuple(b.value() for b in self.position_boxes[:n]))
+
+
+class ParamGradTable(QTableWidget):
+    """One row per parameter of every layer: its gradient's size, L2 norm, min and max."""
+
+    def __init__(self, parent=None):
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+
+    def set_result(self, result: RunResult | None) -> None:
+        rows = [] if result is None else [(lr, p) for lr in result.layers for p in lr.grads]
+        self.setRowCount(len(rows))
+        for r, (lr, pname) in enumerate(rows):
+            g = lr.grads[pname]
+            norm = lr.grad_norms[pname]
+            lo, hi = (float(g.min()), float(g.max())) if g.size else (0.0, 0.0)
+            full = f"{lr.name}.{pname}"
+            cells = [(lr.label, None), (full, None), (shown_shape(g.shape), None),
+                     (f"{norm:.6g}", norm), (f"{lo:.6g}", lo), (f"{hi:.6g}", hi)]
+            tip = (f"{full}.grad.size() \u2192 {shown_shape(g.shape)}\n"
+                   f"{full}.grad.norm() \u2192 tensor({norm:.4f})\n"
+                   f"{full} itself: {shown_shape(lr.params[pname].shape)}")
+            for c, (text, value) in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                if value is not None:
+                    item.setData(Qt.ItemDataRole.UserRole, value)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(r, c, item)
+
+    def row_values(self, row: int) -> dict[str, object]:
+        """A row as {column: value} (numbers exact, not the rounded text)."""
+        out = {}
+        for c, name in enumerate(COLUMNS):
+            item = self.item(row, c)
+            value = item.data(Qt.ItemDataRole.UserRole)
+            out[name] = item.text() if value is None else value
+        return out
+
+
+class GradientPanel(Panel):
+    title = "Gradients"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.objective_box = ObjectiveBox()
+        self.table = ParamGradTable()
+        self.source = SourceBar(label="Gradient of:")
+        self.grid = ChannelGrid(cmap=DIVERGING)
+        self.empty = QLabel("No gradients yet: run the stack.")
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.source)
+        lower_layout.addWidget(self.grid, 1)
+        note = QLabel("A layer's input.grad is the previous layer's output.grad (the first "
+                      "layer's is input.grad). Double-click a unit to back-propagate from it.")
+        note.setWordWrap(True)
+        lower_layout.addWidget(note)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(lower)
+        splitter.setSizes([200, 500])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.objective_box)
+        layout.addWidget(self.empty)
+        layout.addWidget(splitter, 1)
+        self.objective_box.apply_button.clicked.connect(self._on_apply_clicked)
+        self.source.changed.connect(self.refresh)
+        self.grid.unitDoubleClicked.connect(self._on_grid_unit_double_clicked)
+
+    def set_result(self, result, report) -> None:
+        # The objective and the table are cheap and should never lag behind the run.
+        if result is not None:
+            self.objective_box.set_result(result)
+        self.table.set_result(result)
+        super().set_result(result, report)
+
+    def _redraw(self) -> None:
+        items = [] if self.result is None else arrays(self.result, grads=True)
+        self.empty.setVisible(not items)
+        self.source.chooser.set_items([(k, text) for k, text, _n, _a in items])
+        self._follow_selection(self.source.chooser)
+        current = [(n, a) for k, _t, n, a in items if k == self.source.key]
+        if not current:
+            self.grid.set_data(None)
+            return
+        name, array = current[0]
+        self.source.set_batches(batch_count(array))
+        batch = self.source.batch
+        words = ("batch", "feature") if array.ndim == 2 else ("batch", "channel")
+        self.grid.set_data(batch_item(array, batch), name,
+                           (batch,) if array.ndim >= 2 else (), words)
+
+    def _on_apply_clicked(self) -> None:
+        self.objectiveRequested.emit(self.objective_box.objective())
+
+    def _on_grid_unit_double_clicked(self, channel: int, position: tuple) -> None:
+        items = arrays(self.result, grads=True)
+        array = [a for k, _t, _n, a in items if k == self.source.key][0]
+        objective = unit_objective(self.source.key, array, self.source.batch, channel,
+                                   tuple(position))
+        if objective is not None:
+            self.objective_box.show_objective(objective)
+            self.objectiveRequested.emit(objective)
+
+    def export_image(self, path) -> bool:
+        self.ensure_fresh()
+        return self.grid.export_image(path)
+

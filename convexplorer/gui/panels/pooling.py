@@ -1,0 +1,249 @@
+"""Pooling indices: where each maximum of a MaxPool (return_indices=True) came from, how many
+windows each input position won, the window and winner of a picked output cell, where a
+following MaxUnpool puts values back, and the pool input's gradient (nonzero only at winners).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
+
+from ...model.explain import window_taps
+from .base import DIVERGING, LayerChooser, MapView, Panel
+from .data import hstack_rgb, unravel, win_counts, win_overlay
+
+MAX_LABELS = 200  # text labels per map; bigger maps rely on colour and hover
+HINT = ("Click a cell of the indices map to see its window and its winner. Yellow: the "
+        "position won 1 window, orange 2, red 3 or more.")
+
+
+class PoolingPanel(Panel):
+    title = "Pooling indices"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.chooser = LayerChooser()
+        self.batch_box = QSpinBox()
+        self.batch_box.setPrefix("batch ")
+        self.channel_box = QSpinBox()
+        self.channel_box.setPrefix("channel ")
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Pool:"))
+        for w in (self.chooser, self.batch_box, self.channel_box):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        self.empty = QLabel("No pooling layer returns indices. Set return_indices=True on a "
+                            "MaxPool (or AdaptiveMaxPool) layer to see where each maximum "
+                            "comes from.")
+        self.empty.setWordWrap(True)
+        self.plot = pg.GraphicsLayoutWidget()
+        ci = self.plot.ci
+        self.input_view = MapView(ci, 0, 0)
+        self.indices_view = MapView(ci, 0, 1)
+        self.grad_view = MapView(ci, 0, 2)
+        self.unpool_view = MapView(ci, 0, 3)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.details = QLabel(HINT)
+        self.details.setWordWrap(True)
+        self.readout = QLabel(" ")
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.details)
+        self.cell: tuple[int, ...] | None = None
+        self.counts: np.ndarray | None = None
+        self._maps: dict[str, np.ndarray | None] = {}
+        self.chooser.keyChanged.connect(self._on_source_changed)
+        self.batch_box.valueChanged.connect(self._on_source_changed)
+        self.channel_box.valueChanged.connect(self._on_source_changed)
+        self.plot.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        self.plot.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+
+    # -- which pool ---------------------------------------------------------------------------
+    def _pools(self) -> list:
+        return [] if self.result is None else [lr for lr in self.result.layers
+                                               if lr.indices is not None]
+
+    def _pool_of(self, index: int) -> int:
+        """The pool to show for a selected layer: a MaxUnpool shows the pool it undoes."""
+        if 0 <= index < len(self.result.layers):
+            source = self.result.layers[index].indices_from
+            return index if source is None else source
+        return index
+
+    def _on_source_changed(self, *_):
+        self.cell = None
+        self.refresh()
+
+    def _pool_input(self, i: int, grads: bool = False):
+        if i == 0:
+            return self.result.grad_input if grads else self.result.input
+        prev = self.result.layers[i - 1]
+        return prev.grad_output if grads else prev.activation
+
+    def _redraw(self) -> None:
+        pools = self._pools()
+        self.chooser.set_items([(lr.index, lr.label) for lr in pools])
+        if pools:
+            self._follow_selection(self.chooser, self._pool_of)
+        self.empty.setVisible(not pools)
+        self.plot.setVisible(bool(pools))
+        if not pools:
+            self._maps = {}
+            self.summary.setText("")
+            return
+        pool = self.result.layers[self.chooser.key()]
+        n, c = pool.indices.shape[:2]
+        for box, top in ((self.batch_box, n), (self.channel_box, c)):
+            box.blockSignals(True)
+            box.setMaximum(top - 1)
+            box.blockSignals(False)
+        b, ch = self.batch_box.value(), self.channel_box.value()
+        inp = self._pool_input(pool.index)[b, ch]
+        grad = self._pool_input(pool.index, grads=True)
+        unpool = next((lr for lr in self.result.layers if lr.indices_from == pool.index), None)
+        indices = pool.indices[b, ch]
+        self.counts = win_counts(indices, inp.size).reshape(inp.shape)
+        self._maps = {"input": inp, "indices": indices,
+                      "grad": None if grad is None else grad[b, ch],
+                      "unpool": None if unpool is None else unpool.activation[b, ch]}
+        where = f"[{b}, {ch}]"
+        src = "input" if pool.index == 0 else self.result.layers[pool.index - 1].label
+        self.input_view.set_title(f"pool input: {src}{where}, winners marked")
+        self.input_view.set_map(inp, "gray")
+        self.input_view.set_overlay(win_overlay(self.counts))
+        self.indices_view.set_title(f"{pool.label} indices{where}")
+        self.indices_view.set_map(indices.astype(np.float32), "viridis", (0, inp.size - 1))
+        self._label_cells(self.indices_view, indices, lambda v: str(int(v)))
+        self._label_cells(self.input_view, self.counts, lambda v: str(int(v)) if v > 1 else "")
+        g = self._maps["grad"]
+        self.grad_view.set_title(f"{src}{where}.grad (what the pool passes back)")
+        m = float(np.abs(g).max()) if g is not None and g.size else 0.0
+        self.grad_view.set_map(g, DIVERGING, (-m, m) if m > 0 else (-1.0, 1.0))
+        u = self._maps["unpool"]
+        self.unpool_view.set_title("" if unpool is None else f"{unpool.label} output{where}: "
+                                                              "values put back")
+        self.unpool_view.set_map(u, "gray")
+        if u is not None:
+            self.unpool_view.set_overlay(win_overlay(np.minimum(self.counts, 1)))
+        self.unpool_view.view.setVisible(u is not None)
+        self.summary.setText(self._summary(pool, inp, g))
+        if self.cell is not None:
+            self.pick(self.cell)
+
+    def _label_cells(self, view: MapView, values: np.ndarray, fmt) -> None:
+        v2 = values if values.ndim == 2 else values[None]
+        if v2.size > MAX_LABELS:
+            return
+        for (y, x), v in np.ndenumerate(v2):
+            text = fmt(v)
+            if text:
+                view.add_text(y + 0.5, x + 0.5, text, colour="k" if view is self.input_view
+                              else "w")
+
+    def _summary(self, pool, inp: np.ndarray, grad: np.ndarray | None) -> str:
+        won = int((self.counts > 0).sum())
+        multi = int((self.counts > 1).sum())
+        text = (f"{won} of {inp.size} input positions won at least one of the "
+                f"{self.counts.sum()} windows; {multi} won more than one")
+        text += (" (windows overlap where stride < kernel_size)." if multi else
+                 " (windows do not overlap, or no maximum is shared).")
+        if grad is not None:
+            nz = grad != 0
+            at_winners = int((nz & (self.counts > 0)).sum())
+            text += (f" The pool input's .grad is nonzero at {int(nz.sum())} positions, "
+                     f"{at_winners} of them winners: max pooling sends gradient only to the "
+                     f"winners (a winner of several windows gets the sum).")
+        return text
+
+    # -- picking one output cell ----------------------------------------------------------------
+    def pick(self, cell: tuple[int, ...]) -> None:
+        """Highlight output ``cell``'s window and its winner on every map."""
+        if not self._maps:
+            return
+        self.cell = tuple(cell)
+        pool = self.result.layers[self.chooser.key()]
+        inp, indices = self._maps["input"], self._maps["indices"]
+        flat = int(indices[self.cell])
+        winner = unravel(flat, inp.shape)
+        for view in (self.input_view, self.indices_view, self.grad_view, self.unpool_view):
+            view.clear_marks("pick")
+        y2 = (0,) * (2 - len(self.cell))
+        cy, cx = (*y2, *self.cell)
+        self.indices_view.add_rect(cy, cx, 1, 1, "#00e5ff", 3, group="pick")
+        taps = window_taps(self.report.layers[pool.index], self.cell) if self.report else None
+        if taps:
+            taps2 = [[0]] * (2 - len(taps)) + taps
+            self.input_view.add_rect(min(taps2[0]), min(taps2[1]), max(taps2[0]) -
+                                     min(taps2[0]) + 1, max(taps2[1]) - min(taps2[1]) + 1,
+                                     "#00e5ff", 2, group="pick")
+            if len(taps2[0]) * len(taps2[1]) <= 100 and any(len(t) > 1 and t[1] - t[0] > 1
+                                                            for t in taps2):
+                for ty in taps2[0]:
+                    for tx in taps2[1]:
+                        self.input_view.add_rect(ty + 0.3, tx + 0.3, 0.4, 0.4, "#00e5ff", 1,
+                                                 fill="#00e5ff", group="pick")
+        wy, wx = (*y2, *winner)
+        for view in (self.input_view, self.grad_view, self.unpool_view):
+            if view.values is not None:
+                view.add_rect(wy, wx, 1, 1, "#ff1744", 3, group="pick")
+        value = float(pool.activation[(self.batch_box.value(), self.channel_box.value(),
+                                       *self.cell)])
+        idx = ", ".join(str(i) for i in (self.batch_box.value(), self.channel_box.value(),
+                                         *self.cell))
+        formula = f"{winner[0]}*{inp.shape[1]} + {winner[1]}" if inp.ndim == 2 else str(flat)
+        text = (f"<b>output[{idx}] = {value:.4g}</b> is the largest value of its window "
+                f"(cyan). <b>indices[{idx}] = {flat}</b> = {formula}: the winner is input "
+                f"position {winner} (red).")
+        if taps:
+            size = int(np.prod([len(t) for t in taps]))
+            text += (f" In backward, this output's whole gradient goes to that one position; "
+                     f"the other {size - 1} position(s) of the window get none from it.")
+        if self._maps["unpool"] is not None:
+            text += " MaxUnpool puts the value back at the same position."
+        self.details.setText(text)
+
+    def winners(self) -> list[tuple[int, ...]]:
+        """Input positions marked as winners (won at least one window)."""
+        return [tuple(int(i) for i in p) for p in np.argwhere(self.counts > 0)]
+
+    def _view_hit(self, scene_pos):
+        for name, view in (("indices", self.indices_view), ("input", self.input_view),
+                           ("grad", self.grad_view), ("unpool", self.unpool_view)):
+            hit = view.hit(scene_pos) if view.view.isVisible() else None
+            if hit is not None:
+                values = self._maps[name]
+                return name, hit if values.ndim == 2 else hit[1:]
+        return None
+
+    def _on_scene_mouse_clicked(self, event) -> None:
+        hit = self._view_hit(event.scenePos())
+        if hit is not None and hit[0] == "indices":
+            self.pick(hit[1])
+
+    def _on_scene_mouse_moved(self, scene_pos) -> None:
+        hit = self._view_hit(scene_pos)
+        if hit is None:
+            return
+        name, pos = hit
+        value = self._maps[name][pos]
+        where = ", ".join(str(i) for i in (self.batch_box.value(), self.channel_box.value(),
+                                           *pos))
+        if name == "indices":
+            text = f"indices[{where}] = {int(value)} \u2192 input position " \
+                   f"{unravel(int(value), self._maps['input'].shape)}"
+        else:
+            text = f"{name}[{where}] = {float(value):.6g}"
+            if name == "input":
+                text += f", won {int(self.counts[pos])} window(s)"
+        self.readout.setText(text)
+
+    def export_rgb(self):
+        views = [v for v in (self.input_view, self.indices_view, self.grad_view,
+                             self.unpool_view) if v.values is not None]
+        return hstack_rgb([v.rgb() for v in views]) if views and self._maps else None

@@ -1,0 +1,294 @@
+"""One editor per catalogue parameter kind: spin boxes with the catalogue's bounds, paired boxes
+with a lock for per-dimension sizes, check boxes, combo boxes, an "auto" toggle for parameters
+that follow the previous layer and a "None" toggle for nullable ones.
+
+An editor shows a value and reports the user's edits (``valueEdited``); it never writes to the
+pipeline itself. Programmatic updates (``set_value``) emit nothing.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
+
+from ..model.catalogue import BOOL, CHOICE, FLOAT, INT, PADDING, Param
+from ..model.spec import UNSET
+
+INT_LIMIT = 1_000_000  # upper bound where the catalogue gives none (channels, sizes)
+FLOAT_LIMIT = 1e9
+DIM_NAMES = {1: ("L",), 2: ("H", "W")}
+NUMBER = "number"  # padding given as numbers, as opposed to 'same' / 'valid'
+
+
+class FloatSpinBox(QDoubleSpinBox):
+    """A double spin box that shows 1e-05 and 0.01 as such, not as 0.000010 / 0.010000."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setDecimals(12)
+        self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        try:
+            value = float(text)
+        except ValueError:
+            partial = text.strip().lower()
+            if partial in ("", "-", ".", "-.") or partial.endswith(("e", "e-", "e+")):
+                return QValidator.State.Intermediate, text, pos
+            return QValidator.State.Invalid, text, pos
+        if self.minimum() <= value <= self.maximum():
+            return QValidator.State.Acceptable, text, pos
+        return QValidator.State.Intermediate, text, pos
+
+
+class ParamEditor(QFrame):
+    """The editor of one parameter ``param`` of a layer with ``dims`` spatial dimensions."""
+
+    valueEdited = Signal(str, object)  # parameter name, new value (UNSET: follow / default)
+    focused = Signal(str)  # parameter name, when one of its widgets gets focus
+
+    def __init__(self, param: Param, dims: int | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.param = param
+        self.dims = dims or 1
+        self.setObjectName("paramField")
+        self.setProperty("invalid", False)
+        self.problem: str | None = None
+        self.toggle: QCheckBox | None = None
+        self.spins: list[QSpinBox | QDoubleSpinBox] = []
+        self.check: QCheckBox | None = None
+        self.combo: QComboBox | None = None
+        self.mode: QComboBox | None = None
+        self.lock: QToolButton | None = None
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 1, 2, 1)
+        layout.setSpacing(4)
+        self._build(layout)
+        self.icon = QLabel(self)
+        self.icon.setPixmap(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(16, 16))
+        self.icon.setVisible(False)
+        layout.addWidget(self.icon)
+        self._base_tips = {w: w.toolTip() for w in (self.lock, self.toggle, self.mode)
+                           if w is not None}
+        for w in self.findChildren(QWidget):
+            w.installEventFilter(self)
+        self._update_tooltip()
+
+    # -- building ----------------------------------------------------------------------------
+    def _build(self, layout: QHBoxLayout) -> None:
+        p = self.param
+        if p.kind == BOOL:
+            self.check = QCheckBox(self)
+            self.check.toggled.connect(self._emit)
+            layout.addWidget(self.check)
+            layout.addStretch(1)
+            return
+        if p.kind == CHOICE:
+            self.combo = QComboBox(self)
+            self.combo.addItems(list(p.choices))
+            self.combo.currentTextChanged.connect(self._emit)
+            layout.addWidget(self.combo, 1)
+            return
+        if p.kind == PADDING:
+            self.mode = QComboBox(self)
+            self.mode.addItems([NUMBER] + [repr(c) for c in p.choices])
+            self.mode.setToolTip("numbers, 'same' or 'valid'")
+            self.mode.setMinimumWidth(60)
+            self.mode.currentIndexChanged.connect(self._on_mode)
+            layout.addWidget(self.mode)
+        count = self.dims if p.is_size else 1
+        for j in range(count):
+            spin = FloatSpinBox(self) if p.kind == FLOAT else QSpinBox(self)
+            lo = p.minimum if p.minimum is not None else (-FLOAT_LIMIT if p.kind == FLOAT
+                                                          else -INT_LIMIT)
+            hi = p.maximum if p.maximum is not None else (FLOAT_LIMIT if p.kind == FLOAT
+                                                          else INT_LIMIT)
+            if p.item_nullable:
+                lo -= 1  # one below the minimum stands for None
+                spin.setSpecialValueText("None")
+            if p.kind == FLOAT:
+                spin.setRange(float(lo), float(hi))
+            else:
+                spin.setRange(int(lo), int(hi))
+            spin.setKeyboardTracking(True)
+            spin.setMinimumWidth(52)  # the default fits INT_LIMIT and is wider than a dock
+            spin.setAccelerated(True)
+            if p.is_size and count > 1:
+                spin.setPrefix(f"{DIM_NAMES[self.dims][j]} ")
+            spin.valueChanged.connect(lambda _v, j=j: self._on_spin(j))
+            self.spins.append(spin)
+            layout.addWidget(spin, 1)
+        if p.is_size and count > 1:
+            self.lock = QToolButton(self)
+            self.lock.setCheckable(True)
+            self.lock.setChecked(True)
+            self.lock.setAutoRaise(True)
+            self.lock.setText("=")
+            self.lock.setToolTip("Keep all dimensions equal (one int instead of a tuple)")
+            self.lock.toggled.connect(self._on_lock)
+            layout.addWidget(self.lock)
+        if p.auto or p.nullable:
+            self.toggle = QCheckBox("auto" if p.auto else "None", self)
+            self.toggle.setToolTip(
+                "Follow the previous layer's output (uncheck to pin a value)" if p.auto
+                else f"{p.name}=None" + (" (the default)" if p.default is None else ""))
+            self.toggle.toggled.connect(self._on_toggle)
+            layout.addWidget(self.toggle)
+
+    def widgets(self) -> list[QWidget]:
+        """The input widgets (for focus handling and tests)."""
+        out: list[QWidget] = [w for w in (self.mode, self.check, self.combo) if w is not None]
+        return out + list(self.spins) + [w for w in (self.lock, self.toggle) if w is not None]
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.FocusIn:
+            self.focused.emit(self.param.name)
+        return False
+
+    # -- showing a value ---------------------------------------------------------------------
+    def set_value(self, value: Any, explicit: bool, followed: Any = None) -> None:
+        """Show ``value`` (explicit or the default). ``followed``: the value an auto parameter
+        follows, or what a None stands for (a pool's stride: its kernel_size)."""
+        for w in self.widgets():
+            w.blockSignals(True)
+        try:
+            self._show(value, explicit, followed)
+        finally:
+            for w in self.widgets():
+                w.blockSignals(False)
+        self._update_enabled()
+
+    def _show(self, value: Any, explicit: bool, followed: Any) -> None:
+        p = self.param
+        if self.check is not None:
+            self.check.setChecked(bool(value))
+            return
+        if self.combo is not None:
+            if isinstance(value, str):
+                self.combo.setCurrentText(value)
+            return
+        if self.toggle is not None:
+            is_auto = p.auto and not explicit
+            self.toggle.setChecked(is_auto or (p.nullable and value is None))
+            if is_auto or value is None:
+                value = followed
+        if self.mode is not None:
+            if isinstance(value, str):
+                self.mode.setCurrentText(repr(value))
+                return
+            self.mode.setCurrentIndex(0)
+        if value is None and not p.item_nullable:
+            return
+        items = value if isinstance(value, tuple) else (value,) * len(self.spins)
+        if len(items) != len(self.spins):
+            return  # a wrong-length tuple from a file: flagged by validation, shown as is
+        for spin, item in zip(self.spins, items):
+            if item is None:
+                spin.setValue(spin.minimum())
+            elif isinstance(item, int | float) and not isinstance(item, bool):
+                spin.setValue(item)
+        if self.lock is not None:
+            self.lock.setChecked(len(set(items)) == 1)
+
+    def _update_enabled(self) -> None:
+        off = self.toggle is not None and self.toggle.isChecked()
+        numbers = self.mode is None or self.mode.currentIndex() == 0
+        for spin in self.spins:
+            spin.setEnabled(not off and numbers)
+        if self.lock is not None:
+            self.lock.setEnabled(not off and numbers)
+
+    def set_problem(self, problem: str | None) -> None:
+        """Mark the field invalid with ``problem`` (None clears it)."""
+        self.problem = problem
+        self.setProperty("invalid", bool(problem))
+        self.icon.setVisible(bool(problem))
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self._update_tooltip()
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.problem)
+
+    def _update_tooltip(self) -> None:
+        prefix = ""
+        if self.problem:
+            prefix = (f"<b style='color:#c62828'>{html.escape(self.problem, quote=False)}</b>"
+                      "<br><br>")
+        for w in [self, self.icon, *self.widgets()]:
+            w.setToolTip(prefix + self._base_tips.get(w, html.escape(self.param.help,
+                                                                     quote=False)))
+
+    # -- reading the value -------------------------------------------------------------------
+    def value(self) -> Any:
+        """The value the widgets show now (UNSET: auto)."""
+        p = self.param
+        if self.check is not None:
+            return self.check.isChecked()
+        if self.combo is not None:
+            return self.combo.currentText()
+        if self.toggle is not None and self.toggle.isChecked():
+            return UNSET if p.auto else None
+        if self.mode is not None and self.mode.currentIndex() > 0:
+            return p.choices[self.mode.currentIndex() - 1]
+        vals = [None if (p.item_nullable and s.value() == s.minimum()) else s.value()
+                for s in self.spins]
+        if p.kind == FLOAT:
+            return float(vals[0])
+        if p.kind == INT or len(vals) == 1:
+            return vals[0]
+        if self.lock is not None and self.lock.isChecked() and vals[0] is not None:
+            return vals[0]
+        return tuple(vals)
+
+    def _emit(self, *_args) -> None:
+        self.valueEdited.emit(self.param.name, self.value())
+
+    def _on_spin(self, j: int) -> None:
+        if self.lock is not None and self.lock.isChecked():
+            for k, spin in enumerate(self.spins):
+                if k != j:
+                    spin.blockSignals(True)
+                    spin.setValue(self.spins[j].value())
+                    spin.blockSignals(False)
+        self._emit()
+
+    def _on_lock(self, locked: bool) -> None:
+        if locked:
+            self._on_spin(0)
+
+    def _on_toggle(self, _checked: bool) -> None:
+        self._update_enabled()
+        self._emit()
+
+    def _on_mode(self, _index: int) -> None:
+        self._update_enabled()
+        self._emit()
+

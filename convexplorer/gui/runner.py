@@ -1,0 +1,225 @@
+"""The runner: real runs on one worker thread, off the GUI thread.
+
+A request is debounced (trailing edge), then handed to a single-worker executor. Each request
+bumps a generation number and sets the previous run's cancel flag (``engine.run`` checks it
+between layers); a result whose generation is stale is dropped when it arrives. Results reach
+the GUI thread through a queued signal. torch is imported only in the worker
+(``convexplorer.engine.run`` is imported there), so the window shows before torch loads and the
+GUI thread never waits on it -- except in ``shutdown()``, which joins the worker on close.
+
+``sync=True`` runs requests at once in the calling thread (tests); no thread is started.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+DEBOUNCE_MS = 120  # trailing edge: long enough to merge a burst of keystrokes, short to feel live
+THREAD_PREFIX = "convexplorer-runner"
+
+IDLE, WAITING, RUNNING, READY, FAILED, CANCELLED = (
+    "idle", "waiting", "running", "ready", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    generation: int
+    config: Any  # model.spec.Config
+    base_dir: Any = None
+    report: Any = None  # model.shapes.ShapeReport the request was made from
+    input_array: Any = None
+
+
+def _engine_run(config, **kwargs):
+    from ..engine.run import run  # imports torch: only ever called in the worker thread
+
+    return run(config, **kwargs)
+
+
+def _engine_devices():
+    from ..engine.devices import list_devices
+
+    return list_devices()
+
+
+class Runner(QObject):
+    """Runs configs off the GUI thread; see the module docstring."""
+
+    stateChanged = Signal(str, str)  # state, message (e.g. "ready", "12.3 ms")
+    resultReady = Signal(object, object)  # RunResult, ShapeReport (receivers draw it)
+    resultShown = Signal(object)  # RunResult, after every resultReady receiver has run
+    runFailed = Signal(str, object)  # message, list of Problem
+    devicesReady = Signal(object)  # list of engine.devices.DeviceInfo
+    # worker -> GUI thread (always queued): generation, kind, payload
+    _delivered = Signal(int, str, object)
+    _devicesListed = Signal(object)
+
+    def __init__(self, parent: QObject | None = None, *, sync: bool = False,
+                 debounce_ms: int = DEBOUNCE_MS,
+                 run_fn: Callable[..., Any] | None = None,
+                 devices_fn: Callable[[], Any] | None = None):
+        super().__init__(parent)
+        self.sync = sync
+        self._run_fn = run_fn or _engine_run
+        self._devices_fn = devices_fn or _engine_devices
+        self._generation = 0
+        self._pending: RunRequest | None = None
+        self._cancel: threading.Event | None = None
+        self._closed = False
+        self._executor: ThreadPoolExecutor | None = None
+        self.state = IDLE
+        self.dropped = 0  # stale results dropped on arrival (for tests and the curious)
+        self.runs_started = 0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(debounce_ms)
+        self._timer.timeout.connect(self._submit)
+        self._delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
+        self._devicesListed.connect(self._on_devices, Qt.ConnectionType.QueuedConnection)
+
+    # -- requests ----------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def request(self, config, base_dir=None, report=None, input_array=None) -> int:
+        """Run ``config`` after the debounce delay; cancels the run in progress. Returns the
+        request's generation."""
+        if self._closed:
+            return self._generation
+        self._generation += 1
+        if self._cancel is not None:
+            self._cancel.set()
+        self._pending = RunRequest(self._generation, config, base_dir, report, input_array)
+        if self.sync:
+            self._submit()
+        else:
+            self._set_state(WAITING)
+            self._timer.start()
+        return self._generation
+
+    def flush(self) -> None:
+        """Start the pending request now instead of after the debounce delay."""
+        if self._pending is not None:
+            self._timer.stop()
+            self._submit()
+
+    def cancel(self, message: str = "") -> None:
+        """Cancel the pending and running requests; their results will be dropped."""
+        self._generation += 1
+        self._timer.stop()
+        self._pending = None
+        if self._cancel is not None:
+            self._cancel.set()
+        if self.state in (WAITING, RUNNING):
+            self._set_state(CANCELLED, message)
+
+    def request_devices(self) -> None:
+        """List the devices in the worker (it imports torch); ``devicesReady`` brings them."""
+        if self._closed:
+            return
+        if self.sync:
+            self._on_devices(self._list_devices())
+        else:
+            self._pool().submit(lambda: self._devicesListed.emit(self._list_devices()))
+
+    def _list_devices(self):
+        try:
+            return list(self._devices_fn())
+        except Exception as exc:  # torch missing or broken: say so in the combo
+            return [SimpleNamespace(name="cpu", label="CPU", available=False,
+                                    reason=f"torch failed to load ({exc})")]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=THREAD_PREFIX)
+        return self._executor
+
+    def _submit(self) -> None:
+        req, self._pending = self._pending, None
+        if req is None or self._closed:
+            return
+        cancel = threading.Event()
+        self._cancel = cancel
+        self.runs_started += 1
+        self._set_state(RUNNING)
+        if self.sync:
+            self._on_delivered(*self._work(req, cancel))
+        else:
+            self._pool().submit(self._work_and_emit, req, cancel)
+
+    # -- worker thread -----------------------------------------------------------------------
+    def _work_and_emit(self, req: RunRequest, cancel: threading.Event) -> None:
+        self._delivered.emit(*self._work(req, cancel))
+
+    def _work(self, req: RunRequest, cancel: threading.Event) -> tuple[int, str, object]:
+        if cancel.is_set():
+            return req.generation, CANCELLED, None
+        t0 = time.perf_counter()
+        try:
+            result = self._run_fn(req.config, base_dir=req.base_dir,
+                                  input_array=req.input_array, cancel=cancel.is_set,
+                                  generation=req.generation)
+        except Exception as exc:
+            # Classified by duck typing so this module never imports the engine (torch).
+            if type(exc).__name__ == "Cancelled":
+                return req.generation, CANCELLED, None
+            if hasattr(exc, "problems"):
+                return req.generation, FAILED, (str(exc), list(exc.problems))
+            return req.generation, FAILED, (f"unexpected error: {type(exc).__name__}: {exc}", [])
+        return req.generation, READY, (result, req.report, time.perf_counter() - t0)
+
+    # -- GUI thread --------------------------------------------------------------------------
+    def _on_delivered(self, generation: int, kind: str, payload: object) -> None:
+        if self._closed:
+            return
+        if generation != self._generation:
+            self.dropped += 1
+            return
+        self._cancel = None
+        if kind == READY:
+            result, report, seconds = payload
+            ms = getattr(result, "total_ms", 0.0) or seconds * 1e3
+            self._set_state(READY, f"{ms:.1f} ms")
+            self.resultReady.emit(result, report)
+            self.resultShown.emit(result)
+        elif kind == FAILED:
+            message, problems = payload
+            self._set_state(FAILED, message)
+            self.runFailed.emit(message, problems)
+        else:
+            self._set_state(CANCELLED)
+
+    def _on_devices(self, devices) -> None:
+        if not self._closed:
+            self.devicesReady.emit(devices)
+
+    def _set_state(self, state: str, message: str = "") -> None:
+        self.state = state
+        self.stateChanged.emit(state, message)
+
+    # -- closing -----------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel everything and join the worker thread (no thread is left behind)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._timer.stop()
+        self._pending = None
+        if self._cancel is not None:
+            self._cancel.set()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed

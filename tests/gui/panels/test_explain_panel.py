@@ -1,0 +1,86 @@
+"""Explain panel: the selected layer explained with the user's numbers, plus drawings."""
+
+from __future__ import annotations
+
+from convexplorer.gui.panels.explain_view import (
+    EXTRA,
+    OUTSIDE,
+    PAD,
+    READ,
+    TAP,
+    UNREAD,
+    ExplainPanel,
+    coverage_strip,
+    footprint_image,
+)
+from convexplorer.model.explain import window_dims
+from convexplorer.model.shapes import infer
+
+from .helpers import L, load_png, show
+
+
+def test_follows_the_selection_and_uses_the_users_numbers(qtbot, dgc_result):
+    panel = show(qtbot, ExplainPanel())
+    panel.set_result(dgc_result, None)
+    assert panel.chooser.keys() == [0, 1, 2, 3, 4]
+    panel.set_selection(1)  # Conv2d(4, 4, 3, dilation=2) on 48x48
+    text = panel.text.toPlainText()
+    assert "dilated (Conv2d): torch.Size([1, 4, 48, 48]) \u2192 torch.Size([1, 4, 44, 44])" in text
+    assert "floor((48 + 2*0 - 2*(3-1) - 1) / 1) + 1" in text
+    assert "dilation 2 spreads the 3 taps over 5 rows" in text
+    panel.set_selection(2)
+    assert "groups = in_channels = 4: a depthwise convolution" in panel.text.toPlainText()
+    panel.set_selection(3)
+    text = panel.text.toPlainText()
+    assert "ceil((42 + 2*0 - 1*(3-1) - 1) / 2) + 1" in text
+    assert "ceil rounds 20 up to 21" in text
+    assert len(panel.strips) == 2  # one coverage strip per spatial dimension
+
+
+def test_works_from_the_shape_report_alone_before_any_run(qtbot):
+    report = infer([L("Conv1d", out_channels=2, kernel_size=3, stride=2), L("ReLU")],
+                   (1, 1, 10))
+    panel = show(qtbot, ExplainPanel())
+    panel.set_result(None, report)
+    panel.set_selection(0)
+    assert "input position 9 is never read" in panel.text.toPlainText()
+    panel.set_selection(1)
+    assert "has no sliding window to explain" in panel.text.toPlainText()
+
+
+def test_a_layer_with_a_problem_shows_the_problem(qtbot):
+    report = infer([L("Conv2d", out_channels=2, kernel_size=9)], (1, 1, 5, 5))
+    panel = show(qtbot, ExplainPanel())
+    panel.set_result(None, report)
+    assert "larger than the padded input" in panel.text.toPlainText()
+
+
+def test_export_is_what_the_panel_shows(qtbot, dgc_result, tmp_path):
+    panel = show(qtbot, ExplainPanel(), (900, 600))
+    panel.set_result(dgc_result, None)
+    assert panel.export_image(tmp_path / "explain.png")
+    image = load_png(tmp_path / "explain.png")
+    assert (image.width(), image.height()) == (900, 600)
+
+
+def test_footprint_drawing_has_holes_between_dilated_taps():
+    img = footprint_image((3, 3), (2, 2))
+    assert img.shape == (5, 5)
+    assert img[0, 0] == img[2, 4] == 1.0 and img[1, 1] == img[0, 1] < 1.0
+    assert footprint_image((4,), (1,)).shape == (1, 4)
+
+
+def test_coverage_strip_marks_unread_input_and_ceils_extra_window():
+    floor = infer([L("MaxPool1d", kernel_size=2)], (1, 1, 7)).layers[0]
+    strip, left = coverage_strip(window_dims(floor)[0])
+    assert left == 0 and strip.shape == (1 + 3, 7, 3)
+    assert [tuple(c) for c in strip[0]] == [READ] * 6 + [UNREAD]
+    assert tuple(strip[3, 4]) == TAP and tuple(strip[3, 5]) == TAP
+    ceil = infer([L("MaxPool1d", kernel_size=2, ceil_mode=True)], (1, 1, 7)).layers[0]
+    strip, left = coverage_strip(window_dims(ceil)[0])
+    assert ceil.output_shape[2] == 4 and strip.shape == (1 + 4, 8, 3)
+    assert tuple(strip[0, 6]) == READ and tuple(strip[0, 7]) == OUTSIDE
+    assert tuple(strip[4, 6]) == EXTRA == tuple(strip[4, 7])  # the partial extra window
+    padded = infer([L("MaxPool1d", kernel_size=2, padding=1)], (1, 1, 6)).layers[0]
+    strip, left = coverage_strip(window_dims(padded)[0])
+    assert left == -1 and tuple(strip[0, 0]) == PAD == tuple(strip[0, 7])

@@ -1,0 +1,417 @@
+"""The File menu in the real window: save/open/recent, the unsaved-changes guard, autosave and
+crash recovery, export (panel PNG, run folder with progress and cancel, PyTorch code) and the
+paste-PyTorch-code dialog. Dialogs are answered by patching QFileDialog / QMessageBox."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
+
+from convexplorer.engine.images import channel_grid
+from convexplorer.gui import export_actions
+from convexplorer.gui.main_window import MainWindow
+from convexplorer.model.config_io import load_config, save_config
+from convexplorer.model.pytorch_export import to_code
+from convexplorer.model.settings import Autosave, RecentFiles
+from convexplorer.model.spec import Config, LayerSpec
+
+REPO = Path(__file__).resolve().parents[2]
+MNIST = REPO / "resources" / "examples" / "mnist_convnet.json"
+SB = QMessageBox.StandardButton
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def settings_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "settings"
+    monkeypatch.setenv("CONVEXPLORER_CONFIG_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def make_window(qtbot, settings_dir):
+    """Windows on a config (with a synchronous runner), shown with their first result."""
+    windows: list[MainWindow] = []
+
+    def make(config=None, path=None) -> MainWindow:
+        window = MainWindow(config or load_config(MNIST), path, sync=True)
+        qtbot.addWidget(window)
+        with qtbot.waitSignal(window.runner.resultShown, timeout=60_000):
+            window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.file_actions.export.shutdown()
+        window.close()
+    assert not [t for t in threading.enumerate() if t.name == "convexplorer-export"]
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+def answer(monkeypatch, button) -> list:
+    """Answer the unsaved-changes question with ``button``; returns the questions asked."""
+    asked: list = []
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return button
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    return asked
+
+
+def save_dialog(monkeypatch, path) -> None:
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(path), "")))
+
+
+def edit(window) -> None:
+    window.pipeline.append_layer(LayerSpec.make("ReLU", "extra"))
+
+
+def test_file_menu_has_the_actions_and_shortcuts(window):
+    fa = window.file_actions
+    texts = [a.text().replace("&", "") for a in window.menus["file"].actions()]
+    for text in ("New", "Open\u2026", "Open Recent", "Save", "Save As\u2026",
+                 "Paste PyTorch Code\u2026", "Export"):
+        assert text in texts
+    assert fa.new_action.shortcut() == QKeySequence(QKeySequence.StandardKey.New)
+    assert fa.open_action.shortcut().toString() == "Ctrl+O"
+    assert fa.save_action.shortcut().toString() == "Ctrl+S"
+    assert fa.save_as_action.shortcut().toString() == "Ctrl+Shift+S"
+
+
+def test_save_as_writes_the_whole_setup_and_clears_the_unsaved_mark(window, tmp_path,
+                                                                   monkeypatch):
+    edit(window)
+    assert window.pipeline.dirty and "*" in window.windowTitle()
+    target = tmp_path / "mine"
+    save_dialog(monkeypatch, target)
+    window.file_actions.save_action.trigger()  # no file yet: Save asks where
+    saved = tmp_path / "mine.json"
+    assert load_config(saved) == window.pipeline.config
+    assert window.pipeline.path == saved and not window.pipeline.dirty
+    assert "*" not in window.windowTitle()
+    assert RecentFiles().paths()[0] == saved.resolve()
+    edit(window)
+    window.file_actions.save_action.trigger()  # Ctrl+S on a file: no dialog, same file
+    assert len(load_config(saved).layers) == len(load_config(MNIST).layers) + 2
+
+
+def test_save_failure_keeps_work_and_old_file(window, tmp_path, monkeypatch):
+    path = tmp_path / "c.json"
+    save_config(load_config(MNIST), path)
+    window.file_actions.open_path(path)
+    edit(window)
+
+    def fail(config, p):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("convexplorer.gui.file_actions.save_config", fail)
+    assert not window.file_actions.save()
+    assert window.pipeline.dirty and load_config(path) == load_config(MNIST)
+    assert "No space left" in window.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("text", ['{"version": 7, "layers": []}', "{ damaged"],
+                         ids=["newer", "damaged"])
+def test_newer_or_damaged_file_is_refused_and_work_untouched(window, tmp_path, monkeypatch,
+                                                             text):
+    edit(window)
+    before = window.pipeline.config
+    asked = answer(monkeypatch, SB.Discard)
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(bad), "")))
+    window.file_actions.open_action.trigger()
+    assert window.pipeline.config == before and window.pipeline.dirty
+    assert not asked  # nothing to decide: the file was refused before anything changed
+    msg = window.statusBar().currentMessage()
+    assert "Cannot open config" in msg and str(bad) in msg
+
+
+@pytest.mark.parametrize("button, opened", [(SB.Cancel, False), (SB.Discard, True)],
+                         ids=["cancel", "discard"])
+def test_opening_with_unsaved_changes_asks_first(window, tmp_path, monkeypatch, button, opened):
+    other = tmp_path / "other.json"
+    save_config(Config(name="other", layers=(LayerSpec.make("Tanh"),)), other)
+    edit(window)
+    asked = answer(monkeypatch, button)
+    assert window.file_actions.open_path(other) is opened
+    assert asked and "Save the changes" in asked[0]
+    assert (window.pipeline.config.name == "other") is opened
+    assert window.pipeline.dirty is not opened
+
+
+def test_save_answer_saves_before_opening(window, tmp_path, monkeypatch):
+    other = tmp_path / "other.json"
+    save_config(Config(name="other"), other)
+    edit(window)
+    work = window.pipeline.config
+    answer(monkeypatch, SB.Save)
+    save_dialog(monkeypatch, tmp_path / "work.json")
+    assert window.file_actions.open_path(other)
+    assert load_config(tmp_path / "work.json").layers == work.layers
+    assert window.pipeline.path == other
+
+
+def test_close_with_unsaved_changes(window, monkeypatch, qtbot):
+    edit(window)
+    fa = window.file_actions
+    fa._autosave_timer.setInterval(10)
+    fa._autosave_timer.start()
+    qtbot.waitUntil(lambda: fa.autosave.exists)
+    answer(monkeypatch, SB.Cancel)
+    assert not window.close()
+    assert window.isVisible() and fa.autosave.exists
+    answer(monkeypatch, SB.Discard)
+    assert window.close()
+    assert not fa.autosave.exists  # a clean close leaves no autosave to offer
+
+
+def test_new_starts_empty_after_asking(window, monkeypatch):
+    edit(window)
+    answer(monkeypatch, SB.Discard)
+    window.file_actions.new_action.trigger()
+    assert window.pipeline.config.layers == () and window.pipeline.path is None
+    assert not window.pipeline.dirty
+
+
+def test_open_recent_survives_a_restart_and_drops_missing_files(make_window, tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    save_config(Config(name="a"), a)
+    save_config(Config(name="b"), b)
+    first = make_window()
+    first.file_actions.open_path(a)
+    first.file_actions.open_path(b)
+    second = make_window()  # a new session reads the same list
+    menu = second.file_actions.recent_menu
+    menu.aboutToShow.emit()
+    entries = [act for act in menu.actions() if act.data()]
+    assert [Path(act.data()) for act in entries] == [b.resolve(), a.resolve()]
+    entries[1].trigger()
+    assert second.pipeline.config.name == "a"
+    b.unlink()
+    menu.aboutToShow.emit()
+    assert [Path(act.data()) for act in menu.actions() if act.data()] == [a.resolve()]
+    assert "no longer there" in second.statusBar().currentMessage()
+
+
+# -- autosave and crash recovery ---------------------------------------------------------------
+
+
+def test_autosave_follows_edits_and_goes_on_save(window, qtbot, tmp_path, monkeypatch):
+    fa = window.file_actions
+    fa._autosave_timer.setInterval(20)
+    edit(window)
+    qtbot.waitUntil(lambda: fa.autosave.exists)
+    data = json.loads(fa.autosave.file.read_text())
+    assert data["config"]["layers"][-1] == {"type": "ReLU", "name": "extra"}
+    save_dialog(monkeypatch, tmp_path / "s.json")
+    fa.save()
+    assert not fa.autosave.exists
+
+
+def _dead_pid() -> int:
+    out = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+def test_autosave_is_offered_after_a_crash_and_restored(make_window, settings_dir, tmp_path,
+                                                        qtbot):
+    saved = tmp_path / "net.json"
+    save_config(load_config(MNIST), saved)
+    unsaved = load_config(MNIST).with_layers(load_config(MNIST).layers[:3])
+    orphan = Autosave(settings_dir, pid=_dead_pid())
+    orphan.write(unsaved, saved)  # what a crash left behind
+    window = make_window()
+    fa = window.file_actions
+    qtbot.waitUntil(lambda: fa.restore_box is not None)
+    box = fa.restore_box
+    assert "did not close cleanly" in box.text() and "net.json (3 layers" in box.text()
+    restore = next(b for b in box.buttons() if b.text() == "&Restore")
+    qtbot.mouseClick(restore, LEFT)
+    qtbot.waitUntil(lambda: window.pipeline.config == unsaved)
+    assert window.pipeline.path == saved and window.pipeline.dirty
+    assert not orphan.exists
+    window.pipeline.undo()  # back to the file as it was saved
+    assert window.pipeline.config == load_config(saved)
+
+
+def test_autosave_offer_declined_discards_it(make_window, settings_dir, qtbot):
+    Autosave(settings_dir, pid=_dead_pid()).write(Config(name="lost"))
+    window = make_window()
+    fa = window.file_actions
+    qtbot.waitUntil(lambda: fa.restore_box is not None)
+    discard = next(b for b in fa.restore_box.buttons() if b.text() == "&Discard")
+    discard.click()
+    qtbot.waitUntil(lambda: fa.restore_box is None)
+    assert window.pipeline.config.name != "lost"
+    assert not list(settings_dir.glob("autosave-*"))
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+def test_export_panel_png_at_data_resolution(window, tmp_path, monkeypatch):
+    panel = window.current_panel()
+    save_dialog(monkeypatch, tmp_path / "panel")
+    window.file_actions.export.png_action.trigger()
+    image = QImage(str(tmp_path / "panel.png"))
+    assert not image.isNull()
+    rgb = panel.export_rgb() if hasattr(panel, "export_rgb") else None
+    if rgb is not None:
+        assert (image.width(), image.height()) == (rgb.shape[1], rgb.shape[0])
+        assert image.pixelColor(0, 0).getRgb()[:3] == tuple(int(v) for v in rgb[0, 0])
+
+
+def test_export_without_a_result_says_so(window, monkeypatch):
+    window.last_result = None
+    called = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: called.append(1) or ""))
+    assert window.file_actions.export.export_run() is None
+    assert not called and "Nothing to export" in window.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("channel_pngs", [False, True])
+def test_export_run_folder_in_a_worker(window, tmp_path, monkeypatch, qtbot, channel_pngs):
+    out = tmp_path / "run"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(out)))
+    ex = window.file_actions.export
+    action = ex.run_channels_action if channel_pngs else ex.run_action
+    action.trigger()
+    assert ex.job is not None and ex.progress is not None
+    qtbot.waitUntil(lambda: ex.job is None, timeout=60_000)  # finished, thread joined
+    summary = json.loads((out / "summary.json").read_text())
+    result = window.last_result
+    assert [entry["name"] for entry in summary["layers"]] == [lr.name for lr in result.layers]
+    first = result.layers[0]
+    png = QImage(str(out / summary["layers"][0]["files"]["activation_png"]))
+    grid = channel_grid(first.activation[0])
+    assert (png.width(), png.height()) == (grid.shape[1], grid.shape[0])
+    assert np.array_equal(np.load(out / summary["layers"][0]["files"]["activation"]),
+                          first.activation)
+    channels = out / "00_conv1_channels"
+    assert channels.is_dir() is channel_pngs
+    if channel_pngs:
+        files = sorted(channels.glob("*.png"))
+        assert len(files) == first.activation.shape[1]
+        img = QImage(str(files[0]))
+        assert (img.width(), img.height()) == first.activation.shape[3:1:-1]
+    assert "Exported" in window.statusBar().currentMessage()
+    assert ex.job is None and ex.progress is None
+
+
+def test_cancel_in_the_progress_dialog_stops_the_export(window, tmp_path, monkeypatch, qtbot):
+    gate = threading.Event()
+
+    def slow_write_run(result, out_dir, *, channel_pngs=False, progress=None):
+        Path(out_dir, "summary.json").write_text("{}")
+        for i in range(len(result.layers)):
+            if i == 1:
+                gate.wait(30)  # the user clicks Cancel while layer 1 is written
+            if progress(i + 1, len(result.layers)) is False:
+                break
+        return Path(out_dir, "summary.json")
+
+    monkeypatch.setattr(export_actions, "write_run", slow_write_run)
+    ex = window.file_actions.export
+    job = ex.start_run_export(window.last_result, tmp_path)
+    qtbot.waitUntil(lambda: job.done == 1)
+    with qtbot.waitSignal(job.finished, timeout=30_000) as blocker:
+        ex.progress.findChild(QPushButton).click()  # the dialog's Cancel button
+        assert job.cancelled
+        gate.set()
+    assert blocker.args[1].startswith(f"Export cancelled after 2 of {job.total} layers")
+    assert not job.running
+
+
+def test_copy_and_save_as_pytorch_code(window, tmp_path, monkeypatch):
+    ex = window.file_actions.export
+    ex.copy_code_action.trigger()
+    expected = to_code(window.pipeline.config, (1, 1, 28, 28))
+    assert QGuiApplication.clipboard().text() == expected
+    save_dialog(monkeypatch, tmp_path / "net")
+    ex.save_code_action.trigger()
+    assert (tmp_path / "net.py").read_text() == expected
+
+
+def test_code_export_error_is_shown(window):
+    window.pipeline.set_config(Config(layers=(LayerSpec.make("Conv2d", out_channels=2,
+                                                             kernel_size=99),
+                                              LayerSpec.make("BatchNorm2d"))))
+    assert not window.file_actions.export.copy_code()
+    assert "Cannot write PyTorch code" in window.statusBar().currentMessage()
+
+
+# -- paste PyTorch code ------------------------------------------------------------------------
+
+PASTED = """MNISTConvNet(
+  (conv1): Conv2d(1, 10, kernel_size=(5, 5), stride=(1, 1))
+  (pool1): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+  (conv2): Conv2d(10, 20, kernel_size=(5, 5), stride=(1, 1))
+  (conv2_drop): Dropout2d(p=0.5, inplace=False)
+  (pool2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+  (fc1): Linear(in_features=320, out_features=50, bias=True)
+)"""
+
+
+def test_paste_dialog_offers_the_missing_flatten_and_is_one_undo_step(window, qtbot):
+    before = window.pipeline.config
+    window.file_actions.paste_code_action.trigger()
+    dialog = window.file_actions.export.code_dialog
+    assert dialog is not None and dialog.isVisible()
+    QGuiApplication.clipboard().setText(PASTED)
+    dialog.editor.setFocus()
+    dialog.editor.paste()
+    qtbot.waitUntil(lambda: dialog.ok_button.isEnabled(), timeout=5000)
+    notes = dialog.notes_view.toPlainText()
+    assert "Dropout2d" in notes and "320 features" in notes
+    items = [dialog.preview.item(i).text() for i in range(dialog.preview.count())]
+    assert "\u26a0" in items[-1]  # fc1 does not chain yet
+    assert dialog.fix_button.isEnabled() and dialog.fix_button.text() == "Insert Flatten"
+    qtbot.mouseClick(dialog.fix_button, LEFT)
+    items = [dialog.preview.item(i).text() for i in range(dialog.preview.count())]
+    assert any("flatten (Flatten)  torch.Size([1, 320])" in t for t in items)
+    assert "torch.Size([1, 50])" in items[-1]
+    assert not dialog.input_check.isChecked()  # the current input (1x1x28x28) fits
+    qtbot.mouseClick(dialog.ok_button, LEFT)
+    layers = window.pipeline.config.layers
+    assert [s.name for s in layers] == ["conv1", "pool1", "conv2", "pool2", "flatten", "fc1"]
+    assert window.pipeline.config.input == before.input
+    window.pipeline.undo()
+    assert window.pipeline.config == before
+
+
+def test_paste_dialog_shows_errors_and_sets_the_input_when_needed(window, qtbot):
+    dialog = window.file_actions.export.paste_code()
+    dialog.editor.setPlainText("nn.Sequential(nn.Conv2d(3, 8, 3")
+    dialog.parse_now()
+    assert "line 1" in dialog.notes_view.toPlainText() and not dialog.ok_button.isEnabled()
+    dialog.editor.setPlainText("nn.Sequential(nn.Conv1d(2, 8, 3), nn.ReLU())")
+    qtbot.keyClicks(dialog.shape_edit, "1, 2, 100")
+    dialog.parse_now()
+    assert dialog.input_check.isChecked()  # a 1-D stack does not fit the digit image
+    dialog.accept()
+    config = window.pipeline.config
+    assert [s.type for s in config.layers] == ["Conv1d", "ReLU"]
+    assert config.input.source == "signal" and config.input.shape == (1, 2, 100)

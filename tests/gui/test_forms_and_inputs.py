@@ -1,0 +1,129 @@
+"""The generated form on every kind of parameter, and the input panel, driven like a user."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+
+from convexplorer.gui.input_panel import parse_shape
+from convexplorer.gui.layer_list import drop_destination, key_params_text, new_layer_spec
+from convexplorer.gui.param_editor import FloatSpinBox, ParamEditor
+from convexplorer.model.catalogue import CATALOGUE
+from convexplorer.model.spec import UNSET, LayerSpec
+
+from .window_helpers import click_row, palette_add, shapes_row, type_into_spin
+
+
+@pytest.mark.parametrize("type_name", sorted(CATALOGUE))
+def test_every_layer_type_gets_a_form_and_a_valid_new_spec(qtbot, type_name):
+    lt = CATALOGUE[type_name]
+    spec = new_layer_spec(type_name)
+    from convexplorer.model.validate import check_layer
+
+    assert check_layer(0, spec, "x") == []
+    editors = [ParamEditor(p, lt.dims) for p in lt.params]
+    for editor, p in zip(editors, lt.params):
+        qtbot.addWidget(editor)
+        editor.set_value(spec.value(p.name), spec.is_set(p.name), None)
+        value = editor.value()
+        if value is not UNSET:  # what the editor reads back is valid for torch
+            assert check_layer(0, spec.with_params(**{p.name: value}), "x") == [], p.name
+
+
+def test_adaptive_output_size_none_per_dimension(qtbot, window):
+    click_row(qtbot, window, 5)
+    palette_add(qtbot, window, "AdaptiveAvgPool2d")
+    editor = window.form.editor("output_size")
+    editor.lock.click()  # per dimension
+    type_into_spin(qtbot, editor.spins[0], "2")
+    editor.spins[1].setValue(editor.spins[1].minimum())  # "None": keep the input's size
+    assert editor.spins[1].text() == "None"
+    assert window.pipeline.config.layers[6].value("output_size") == (2, None)
+    assert shapes_row(window, 6)["Output shape"] == "torch.Size([1, 20, 2, 4])"
+
+
+def test_batchnorm_floats_and_nullable_momentum(qtbot, window):
+    click_row(qtbot, window, 0)
+    palette_add(qtbot, window, "BatchNorm2d")
+    form = window.form
+    eps = form.editor("eps")
+    assert isinstance(eps.spins[0], FloatSpinBox)
+    assert eps.spins[0].text() == "1e-05"
+    type_into_spin(qtbot, eps.spins[0], "0.001")
+    assert window.pipeline.config.layers[1].value("eps") == pytest.approx(0.001)
+    momentum = form.editor("momentum")
+    assert not momentum.toggle.isChecked() and momentum.spins[0].text() == "0.1"
+    momentum.toggle.click()
+    assert window.pipeline.config.layers[1].value("momentum") is None
+    nf = form.editor("num_features")
+    assert nf.toggle.isChecked() and nf.spins[0].value() == 10  # auto: follows conv1
+    assert "follow" in nf.toggle.toolTip().lower()
+    assert window.report.ok
+
+
+def test_avgpool_divisor_override_toggle(qtbot, window):
+    click_row(qtbot, window, 2)
+    palette_add(qtbot, window, "AvgPool2d")
+    editor = window.form.editor("divisor_override")
+    assert editor.toggle.isChecked()  # None, the default
+    editor.toggle.click()
+    type_into_spin(qtbot, editor.spins[0], "3")
+    assert window.pipeline.config.layers[3].value("divisor_override") == 3
+
+
+def test_random_and_signal_inputs(qtbot, window):
+    panel = window.input_panel
+    panel.source.setFocus()
+    qtbot.keyClicks(panel.source, "Random")
+    assert window.pipeline.config.input.source == "random"
+    edit = panel.random_shape
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "2, 1, 32, 32")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.pipeline.config.input.shape == (2, 1, 32, 32)
+    assert shapes_row(window, 0)["Output shape"] == "torch.Size([2, 10, 28, 28])"
+    assert window.last_result.input.shape == (2, 1, 32, 32)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "two by two")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert "c62828" in edit.styleSheet()  # marked, and nothing changed
+    assert window.pipeline.config.input.shape == (2, 1, 32, 32)
+
+    panel.source.setFocus()
+    qtbot.keyClick(panel.source, Qt.Key.Key_Down)  # the next source: Signal (1-D)
+    assert window.pipeline.config.input.source == "signal"
+    assert window.pipeline.config.input.shape == (1, 1, 64)
+    # a 2-D stack on a 1-D signal: the first layer says why and what to do
+    problem = window.report.layers[0].problems[0]
+    assert "4-D" in problem.message
+    assert "torch.Size([1, 1, 64])" in window.input_panel.shape_label.text()
+
+
+def test_parse_shape():
+    assert parse_shape("1, 3, 32, 32") == (1, 3, 32, 32)
+    assert parse_shape("[1,1,28,28]") == (1, 1, 28, 28)
+    assert parse_shape("1x2x64") == (1, 2, 64)
+    assert parse_shape("1") is None
+    assert parse_shape("1, 0, 5") is None
+    assert parse_shape("a, b") is None
+
+
+def test_key_params_and_drop_destination():
+    spec = LayerSpec.make("Conv2d", out_channels=10, kernel_size=(5, 3), padding="same")
+    assert key_params_text(spec) == "out_channels=10, kernel_size=(5, 3), padding='same'"
+    assert key_params_text(LayerSpec.make("ReLU")) == ""
+    assert drop_destination(0, 4, 6) == 3  # dropped before row 4: ends up at 3
+    assert drop_destination(4, 1, 6) == 1
+    assert drop_destination(2, 6, 6) == 5  # on the empty area below: the end
+
+
+def test_gui_modules_do_not_import_torch():
+    code = ("import sys; import convexplorer.gui.app, convexplorer.gui.main_window; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

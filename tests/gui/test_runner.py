@@ -1,0 +1,197 @@
+"""The runner: debounce, cancel, stale results dropped, failures, and no thread left behind.
+A fake run function stands in for the engine, so these run without torch."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from convexplorer.gui.runner import CANCELLED, FAILED, READY, Runner
+
+from .window_helpers import runner_threads
+
+
+class Cancelled(Exception):
+    """Named like the engine's: the runner recognises it by name."""
+
+
+class RunError(Exception):
+    def __init__(self, message, problems=()):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+def result(config, generation):
+    return SimpleNamespace(config=config, generation=generation, total_ms=1.0)
+
+
+@pytest.fixture
+def collect(qtbot):
+    def make(runner):
+        got = {"results": [], "failed": [], "states": []}
+        runner.resultReady.connect(lambda r, rep: got["results"].append((r, rep)))
+        runner.runFailed.connect(lambda m, p: got["failed"].append((m, p)))
+        runner.stateChanged.connect(lambda s, m: got["states"].append(s))
+        return got
+    return make
+
+
+def test_sync_newer_request_cancels_and_stale_result_is_dropped(qtbot, collect):
+    seen = []
+
+    def run_fn(config, *, cancel, generation, **_):
+        seen.append(config)
+        if config == "old":
+            runner.request("new")  # an edit arrives while this run is in progress
+            seen.append(("old cancelled", cancel()))
+        return result(config, generation)
+
+    runner = Runner(sync=True, run_fn=run_fn)
+    got = collect(runner)
+    runner.request("old", report="old report")
+    assert seen == ["old", "new", ("old cancelled", True)]
+    assert [r.config for r, _ in got["results"]] == ["new"]
+    assert runner.dropped == 1
+    assert runner.state == READY
+    runner.shutdown()
+    assert not runner_threads()
+
+
+def test_sync_failures_and_cancelled_runs(qtbot, collect):
+    def run_fn(config, **_):
+        if config == "bad":
+            raise RunError("out of memory on cuda:0 (about 9000 MiB needed): use a smaller "
+                           "input", ["p"])
+        if config == "broken":
+            raise ValueError("boom")
+        raise Cancelled()
+
+    runner = Runner(sync=True, run_fn=run_fn)
+    got = collect(runner)
+    runner.request("bad")
+    assert runner.state == FAILED
+    assert got["failed"] == [("out of memory on cuda:0 (about 9000 MiB needed): use a smaller "
+                              "input", ["p"])]
+    runner.request("broken")
+    assert got["failed"][-1][0] == "unexpected error: ValueError: boom"
+    runner.request("cancelled")
+    assert runner.state == CANCELLED and not got["results"]
+    runner.shutdown()
+
+
+def test_threaded_cancel_between_layers_and_drop_stale(qtbot, collect):
+    started = threading.Event()
+    release = threading.Event()
+    observed = {}
+
+    def run_fn(config, *, cancel, generation, **_):
+        if config == "slow":
+            started.set()
+            # a run that checks its cancel flag "between layers"
+            while not release.wait(0.01):
+                if cancel():
+                    observed["cancelled"] = True
+                    raise Cancelled()
+        return result(config, generation)
+
+    runner = Runner(debounce_ms=5, run_fn=run_fn)
+    got = collect(runner)
+    runner.request("slow")
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    assert runner.state == "running"
+    assert len(runner_threads()) == 1
+    with qtbot.waitSignal(runner.resultShown, timeout=5000) as blocker:
+        runner.request("fast")
+    assert blocker.args[0].config == "fast"
+    assert observed == {"cancelled": True}
+    qtbot.waitUntil(lambda: runner.dropped == 1, timeout=5000)
+    assert [r.config for r, _ in got["results"]] == ["fast"]
+    release.set()
+    runner.shutdown()
+    assert not runner_threads()
+
+
+def test_threaded_result_of_an_uncancellable_run_arrives_stale(qtbot, collect):
+    started = threading.Event()
+    release = threading.Event()
+
+    def run_fn(config, *, generation, **_):
+        if config == "first":
+            started.set()
+            release.wait(10)  # ignores its cancel flag: finishes anyway
+        return result(config, generation)
+
+    runner = Runner(debounce_ms=5, run_fn=run_fn)
+    got = collect(runner)
+    runner.request("first")
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    runner.request("second")
+    release.set()
+    with qtbot.waitSignal(runner.resultShown, timeout=5000):
+        pass
+    qtbot.waitUntil(lambda: runner.dropped == 1, timeout=5000)
+    assert [r.config for r, _ in got["results"]] == ["second"]
+    runner.shutdown()
+    assert not runner_threads()
+
+
+def test_debounce_merges_a_burst_of_requests(qtbot, collect):
+    calls = []
+
+    def run_fn(config, *, generation, **_):
+        calls.append(config)
+        return result(config, generation)
+
+    runner = Runner(debounce_ms=50, run_fn=run_fn)
+    got = collect(runner)
+    with qtbot.waitSignal(runner.resultShown, timeout=5000):
+        for i in range(5):
+            runner.request(i)
+    assert calls == [4]
+    assert runner.runs_started == 1
+    assert [r.config for r, _ in got["results"]] == [4]
+    assert got["states"][:1] == ["waiting"]
+    runner.shutdown()
+
+
+def test_cancel_and_shutdown_leave_no_thread(qtbot, collect):
+    started = threading.Event()
+    release = threading.Event()
+
+    def run_fn(config, *, cancel, generation, **_):
+        started.set()
+        while not release.wait(0.01):
+            if cancel():
+                raise Cancelled()
+        return result(config, generation)
+
+    runner = Runner(debounce_ms=5, run_fn=run_fn)
+    got = collect(runner)
+    runner.request("a")
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    runner.cancel()
+    assert runner.state == CANCELLED
+    runner.request("b")  # pending when the runner shuts down
+    runner.shutdown()
+    assert not runner_threads()
+    assert not got["results"]
+    runner.request("c")  # ignored once closed
+    assert runner.closed
+
+
+def test_devices_are_listed_in_the_worker(qtbot):
+    threads = []
+
+    def devices_fn():
+        threads.append(threading.current_thread().name)
+        return [SimpleNamespace(name="cpu", label="CPU", available=True, reason="")]
+
+    runner = Runner(run_fn=lambda *a, **k: None, devices_fn=devices_fn)
+    with qtbot.waitSignal(runner.devicesReady, timeout=5000) as blocker:
+        runner.request_devices()
+    assert blocker.args[0][0].name == "cpu"
+    assert threads[0].startswith("convexplorer-runner")
+    runner.shutdown()
+    assert not runner_threads()
