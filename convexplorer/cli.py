@@ -62,14 +62,46 @@ def _load(path: str):
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
+def _check_out_dir(out: str) -> None:
+    """Refuse an output folder that cannot be written before a (possibly long) run."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise CliError(f"--out {out}: cannot write (it is a file, not a folder)")
+    parent = path
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CliError(f"--out {out}: cannot write ({parent} is not a folder)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(f"--out {out}: cannot write (no permission to write in {parent})")
+
+
+def _check_memory(config, shape, ignore_limit: bool, where: str) -> None:
+    """Refuse a run whose estimated memory is above CONVEXPLORER_MEMORY_LIMIT_MB."""
+    from .model.memory import estimate_bytes, memory_limit_bytes, over_limit_message
+    from .model.shapes import infer
+
+    limit = memory_limit_bytes()
+    report = infer(config.layers, shape)
+    if ignore_limit or limit is None or not report.ok:
+        return  # problems are reported by the run itself, with their fields
+    estimate = estimate_bytes(report)
+    if estimate > limit:
+        raise CliError(f"{where}: {over_limit_message(estimate, limit)}; or pass "
+                       "--ignore-memory-limit (or raise CONVEXPLORER_MEMORY_LIMIT_MB)")
+
+
 def cmd_run(args) -> int:
     from .engine.export import write_run
-    from .engine.inputs import InputError, load_input_file
+    from .engine.inputs import InputError, input_shape, load_input_file
     from .engine.run import RunError, config_dir, run
 
     config = _load(args.config)
     names = [spec.name or str(i) for i, spec in enumerate(config.layers)]
     objective = parse_objective(args.objective, names) if args.objective else None
+    _check_out_dir(args.out)
     x = None
     if args.input:
         try:
@@ -77,8 +109,16 @@ def cmd_run(args) -> int:
         except InputError as exc:
             raise CliError(f"--input {exc}", EXIT_USAGE) from None
     try:
+        shape = x.shape if x is not None else input_shape(config.input, config_dir(args.config))
+    except InputError as exc:
+        raise CliError(f"{args.config}: input: {exc}") from None
+    _check_memory(config, tuple(shape), args.ignore_memory_limit, args.config)
+    try:
         result = run(config, base_dir=config_dir(args.config), input_array=x,
                      device=args.device, objective=objective)
+    except MemoryError:
+        raise CliError(f"{args.config}: out of memory: use a smaller input, fewer channels or "
+                       "a larger stride") from None
     except RunError as exc:
         if exc.problems:
             msg = "\n".join(f"{args.config}: {p}" for p in exc.problems)
@@ -174,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--objective", help="what backward differentiates: sum (default), mean, "
                                        "sum:LAYER, channel:LAYER:B:C, unit:LAYER:B:C:I[,J]")
     r.add_argument("--channel-pngs", action="store_true", help="also one PNG per channel")
+    r.add_argument("--ignore-memory-limit", action="store_true",
+                   help="run even if the estimated memory is above "
+                        "CONVEXPLORER_MEMORY_LIMIT_MB (default 2048)")
     s = sub.add_parser("shapes", help="print each layer's output shape, params, mult-adds")
     s.add_argument("config")
     s.add_argument("--input", help="input file instead of the config's")

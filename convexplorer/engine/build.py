@@ -17,8 +17,14 @@ warnings.filterwarnings("ignore", message=SAME_PADDING_WARNING, category=UserWar
 
 def build_module(info: LayerInfo) -> nn.Module:
     """The torch.nn module for one inferred layer. ``inplace`` is forced off so that every
-    layer's own output survives for display (values are unchanged)."""
-    kwargs = dict(info.kwargs)
+    layer's own output survives for display (values are unchanged).
+
+    Only the keywords the user set (and the auto-resolved channel count) are passed: the rest
+    are torch's own defaults, so a keyword that an older torch lacks (BatchNorm's ``bias``
+    before 2.12) is no obstacle unless the user sets it."""
+    lt = info.spec.layer_type
+    auto = lt.auto_param.name if lt is not None and lt.auto_param is not None else None
+    kwargs = {k: v for k, v in info.kwargs.items() if k == auto or info.spec.is_set(k)}
     if "inplace" in kwargs:
         kwargs["inplace"] = False
     return getattr(nn, info.spec.type)(**kwargs)

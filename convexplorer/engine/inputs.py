@@ -52,6 +52,7 @@ def _open_image(path: Path):
         raise InputError(f"{path}: cannot read ({exc})") from None
     w, h = img.size
     if w * h > MAX_IMAGE_PIXELS:
+        img.close()
         raise InputError(f"{path}: image is {w}x{h}, larger than {MAX_IMAGE_PIXELS} pixels; "
                          "resize it first or set a smaller input size")
     return img
@@ -87,8 +88,8 @@ def input_shape(spec: InputSpec, base_dir=None) -> tuple[int, ...]:
         return tuple(_check_npy(path).shape)
     channels = 1 if spec.mode == "L" else 3
     if spec.size is not None:
-        if not (os.path.isfile(path)):
-            raise InputError(f"{path}: no such image file")
+        with _open_image(path):  # only the header: still an image, and not too large to load
+            pass
         return (1, channels) + tuple(spec.size)
     with _open_image(path) as img:
         w, h = img.size

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..model.memory import estimate_bytes
 from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config, Objective, layer_label
 from .build import build_modules
@@ -29,20 +30,6 @@ class RunError(Exception):
 
 class Cancelled(Exception):
     """The run was cancelled between layers (a newer request replaced it)."""
-
-
-def estimate_bytes(report: ShapeReport) -> int:
-    """Memory a run needs, roughly: input, every output and their gradients (float32), pooling
-    indices (int64), parameters and their gradients."""
-    total = 2 * 4 * int(np.prod(report.input_shape))
-    for info in report.layers:
-        if info.output_shape is None:
-            continue
-        n = int(np.prod(info.output_shape))
-        total += 2 * 4 * n + 2 * 4 * info.params
-        if info.kwargs.get("return_indices"):
-            total += 8 * n
-    return total
 
 
 def _oom_message(device: str, report: ShapeReport | None) -> str:
@@ -153,7 +140,11 @@ def _to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
 
 
 def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start) -> RunResult:
-    modules = _cached_modules(report, config.seed, dev)
+    try:
+        modules = _cached_modules(report, config.seed, dev)
+    except (TypeError, ValueError) as exc:  # e.g. a keyword this torch version lacks
+        raise RunError(f"torch cannot build the layers: {str(exc).strip().splitlines()[0]} "
+                       f"(torch {torch.__version__})") from None
     x = torch.from_numpy(x_np).to(dev).requires_grad_(True)
     torch.manual_seed(config.seed)  # Dropout masks repeat from run to run
     outputs: list[torch.Tensor] = []

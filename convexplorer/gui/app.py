@@ -118,23 +118,36 @@ def take_screenshot(app, window, out: str, timeout_s: float = SCREENSHOT_TIMEOUT
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.screenshot and _needs_offscreen():
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    config, path, error = initial_config(args.config)
-    if error:
-        print(f"convexplorer: {error}", file=sys.stderr)
-    app = make_app()
+def open_main_window(path: str | None, **kwargs):
+    """The window on the config at ``path`` (the bundled example when None), shown. A config
+    that cannot be opened (missing, damaged, newer version, unknown key) is reported on stderr
+    and in a message box, and the bundled example opens instead."""
     from .main_window import MainWindow
 
-    window = MainWindow(config, path)
+    config, cpath, error = initial_config(path)
+    if error:
+        print(f"convexplorer: {error}", file=sys.stderr)
+    window = MainWindow(config, cpath, **kwargs)
     window.show()
     if error:
         window.show_error("Cannot open config", f"{error}\n\nOpened the bundled example "
                                                 "instead.")
-    if args.screenshot:
-        return take_screenshot(app, window, args.screenshot)
-    code = app.exec()
-    window.shutdown()
-    return code
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.screenshot and _needs_offscreen():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = make_app()
+    window = open_main_window(args.config)
+    # from here on an exception escaping a slot or a thread opens a dialog, not a silent print
+    window.errors.install()
+    try:
+        if args.screenshot:
+            return take_screenshot(app, window, args.screenshot)
+        code = app.exec()
+        window.shutdown()
+        return code
+    finally:
+        window.errors.uninstall()

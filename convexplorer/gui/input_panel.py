@@ -7,6 +7,7 @@ The panel shows the pipeline's InputSpec and reports edits (``inputEdited``, ``d
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +37,8 @@ SOURCES = (("random", "Random tensor"), ("signal", "Signal (1-D)"), ("image", "I
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 INVALID_STYLE = "QLineEdit { border: 1px solid #c62828; background: #fdecea; }"
+INVALID_COMBO_STYLE = "QComboBox { border: 1px solid #c62828; background: #fdecea; }"
+SHAPE_TIP = "Input shape (N, C, L) or (N, C, H, W): batch, channels, then sizes"
 
 
 def parse_shape(text: str) -> tuple[int, ...] | None:
@@ -53,6 +56,12 @@ def parse_shape(text: str) -> tuple[int, ...] | None:
 
 def shape_text(shape) -> str:
     return ", ".join(str(s) for s in shape)
+
+
+def _typing(edit: QLineEdit) -> bool:
+    """True while the user types in ``edit`` and has not committed it yet (Enter, focus out):
+    the pipeline's value must not overwrite what they type."""
+    return edit.hasFocus() and edit.isModified()
 
 
 def device_text(device) -> str:
@@ -114,7 +123,7 @@ class InputPanel(QWidget):
     def _shape_edit(self) -> QLineEdit:
         edit = QLineEdit(self)
         edit.setPlaceholderText("N, C, H, W")
-        edit.setToolTip("Input shape (N, C, L) or (N, C, H, W): batch, channels, then sizes")
+        edit.setToolTip(SHAPE_TIP)
         edit.editingFinished.connect(lambda e=edit: self._on_shape(e))
         return edit
 
@@ -205,9 +214,7 @@ class InputPanel(QWidget):
         row = QHBoxLayout()
         self.npy_path = QLineEdit(page)
         self.npy_path.setPlaceholderText("array.npy with shape (N, C, ...)")
-        self.npy_path.editingFinished.connect(
-            lambda: self._edit(replace(self.spec, path=self.npy_path.text().strip() or None),
-                               "npy path"))
+        self.npy_path.editingFinished.connect(self._on_npy_path)
         row.addWidget(self.npy_path, 1)
         browse = QPushButton("Open\u2026", page)
         browse.clicked.connect(self.browse_npy)
@@ -226,9 +233,8 @@ class InputPanel(QWidget):
             self.source.setCurrentIndex(keys.index(spec.source))
             self.pages.setCurrentIndex(keys.index(spec.source))
             for edit in (self.random_shape, self.signal_shape):
-                if not edit.hasFocus():
+                if not _typing(edit):
                     edit.setText(shape_text(spec.shape))
-                    edit.setStyleSheet("")
             self.distribution.setCurrentText(spec.distribution)
             self.input_seed.setValue(spec.seed)
             self.signal.setCurrentText(spec.signal)
@@ -237,7 +243,6 @@ class InputPanel(QWidget):
                 if self.image_choice.findData(spec.path) < 0:
                     self.image_choice.addItem(Path(spec.path).name, spec.path)
                 self.image_choice.setCurrentIndex(self.image_choice.findData(spec.path))
-                self.image_choice.setToolTip(spec.path)
             self.mode.setCurrentIndex(max(self.mode.findData(spec.mode), 0))
             self.resize_box.setChecked(spec.size is not None)
             if spec.size is not None:
@@ -248,18 +253,43 @@ class InputPanel(QWidget):
                 self.size_w.setValue(shape[3])
             self.size_h.setEnabled(spec.size is not None)
             self.size_w.setEnabled(spec.size is not None)
-            if spec.source == "npy" and not self.npy_path.hasFocus():
+            if spec.source == "npy" and not _typing(self.npy_path):
                 self.npy_path.setText(spec.path or "")
             self.seed.setValue(config.seed)
             self._select_device(config.device)
         finally:
             self._filling = False
+        self._mark_fields(spec, error)
         if error:
-            self.shape_label.setText(f"<span style='color:#c62828'>\u26a0 {error}</span>")
+            self.shape_label.setText(f"<span style='color:#c62828'>\u26a0 "
+                                     f"{html.escape(error)}</span>")
         elif shape is not None:
             self.shape_label.setText("input: <tt>torch.Size([" + shape_text(shape) + "])</tt>")
         else:
             self.shape_label.setText("")
+
+    def input_field(self, source: str | None = None) -> QWidget:
+        """The field that says where ``source``'s input comes from (default: the current
+        one): the shape, the image or the .npy path."""
+        return {"random": self.random_shape, "signal": self.signal_shape,
+                "image": self.image_choice, "npy": self.npy_path}[source or self.spec.source]
+
+    def _mark_fields(self, spec: InputSpec, error: str) -> None:
+        """Mark the current source's field with ``error`` (red, the message as tooltip); clear
+        the others. A shape being typed keeps its own mark until it is committed."""
+        image_tip = spec.path if spec.source == "image" and spec.path else (
+            "Bundled sample images, or the file you opened")
+        tips = {self.random_shape: SHAPE_TIP, self.signal_shape: SHAPE_TIP,
+                self.image_choice: image_tip,
+                self.npy_path: "A .npy file holding one numeric array (N, C, ...)"}
+        bad = self.input_field(spec.source) if error else None
+        for w, tip in tips.items():
+            if isinstance(w, QLineEdit) and _typing(w) and w is not bad:
+                continue
+            style = INVALID_COMBO_STYLE if isinstance(w, QComboBox) else INVALID_STYLE
+            w.setStyleSheet(style if w is bad else "")
+            w.setToolTip(f"\u26a0 {error}\n\n{tip}" if w is bad else tip)
+            w.setProperty("invalid", w is bad)
 
     def set_devices(self, devices, current: str) -> None:
         """Fill the device list (None: not known yet, torch is still loading)."""
@@ -316,13 +346,21 @@ class InputPanel(QWidget):
         self.pages.setCurrentIndex(index)
         self._edit(new, "source")
 
+    def _on_npy_path(self) -> None:
+        self.npy_path.setModified(False)  # committed: the pipeline's value may replace it
+        self._edit(replace(self.spec, path=self.npy_path.text().strip() or None), "npy path")
+
     def _on_shape(self, edit: QLineEdit) -> None:
         shape = parse_shape(edit.text())
         if shape is None:
             edit.setStyleSheet(INVALID_STYLE)
-            edit.setToolTip("Give 2 to 5 positive integers, e.g. 1, 3, 32, 32")
+            edit.setToolTip("\u26a0 Give 2 to 5 positive integers, e.g. 1, 3, 32, 32")
+            edit.setProperty("invalid", True)
             return
         edit.setStyleSheet("")
+        edit.setToolTip(SHAPE_TIP)
+        edit.setProperty("invalid", False)
+        edit.setModified(False)
         self._edit(replace(self.spec, shape=shape), "shape")
 
     def _on_image_choice(self, index: int) -> None:

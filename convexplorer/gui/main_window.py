@@ -4,6 +4,8 @@ edits and the pipeline's events into views and runs."""
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,17 +20,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..model.config_io import ConfigError, load_config
+from ..model.memory import estimate_bytes, fmt_bytes, memory_limit_bytes
 from ..model.pipeline import Pipeline, PipelineEvent
 from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config
 from ..model.validate import Problem
 from . import stack_edits
+from .error_dialog import ErrorReporter
 from .file_actions import FileActions
 from .help_dialogs import ConceptsDialog, show_about
 from .input_panel import IMAGE_SUFFIXES, InputPanel
 from .layer_form import LayerForm
 from .layer_list import LayerList, LayerPalette, new_layer_spec
+from .memory_guard import MemoryBanner
 from .runner import Runner
 from .shapes_table import ShapesTable
 from .status import RunStatus
@@ -51,8 +55,12 @@ class MainWindow(QMainWindow):
         self.last_report: ShapeReport | None = None
         self.report: ShapeReport | None = None  # the live report of the current config
         self.input_error = ""
+        self.estimate: int | None = None  # bytes a run of the current config needs, roughly
+        self.memory_limit = memory_limit_bytes()  # None: never ask
+        self._memory_approved = 0  # the largest estimate the user said to run anyway
         self._shape_cache: dict = {}
         self._dialogs: list = []
+        self.errors = ErrorReporter(self)  # gui.app.main installs it as sys.excepthook
         self._started = False
         self._shown_selection: int | None = -1  # what the panels were last told
         self.file_actions = FileActions(self)
@@ -66,6 +74,8 @@ class MainWindow(QMainWindow):
         self.runner.stateChanged.connect(self._on_runner_state)
         self.runner.resultReady.connect(self._on_result)
         self.runner.runFailed.connect(self._on_run_failed)
+        self.runner.runCrashed.connect(self._on_run_crashed)
+        self.status.stop_button.clicked.connect(self.stop_run)
         self.runner.devicesReady.connect(self._on_devices)
         app = QApplication.instance()
         if app is not None:
@@ -95,6 +105,10 @@ class MainWindow(QMainWindow):
         self.shapes.layerClicked.connect(self.pipeline.select)
 
         self.banner, self.tabs = build_central(self)
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)  # messages may hold "<", paths
+        self.memory_banner = MemoryBanner(self.centralWidget())
+        self.memory_banner.runAnywayRequested.connect(self.run_anyway)
+        self.centralWidget().layout().insertWidget(1, self.memory_banner)
         self._install_panels()
         self.docks = build_docks(self)
         self.reset_layout()
@@ -145,13 +159,17 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _input_shape(self, config: Config) -> tuple[tuple[int, ...] | None, str]:
+        from ..engine.inputs import MAX_INPUT_ELEMENTS, InputError, input_shape
+
         spec = config.input
         if spec.source in ("random", "signal"):
+            if math.prod(spec.shape) > MAX_INPUT_ELEMENTS:  # load_input refuses it too
+                return None, (f"input shape {list(spec.shape)} has more than "
+                              f"{MAX_INPUT_ELEMENTS} values; use a smaller shape")
             return tuple(spec.shape), ""
         key = (spec, self.pipeline.base_dir)
         if key in self._shape_cache:
             return self._shape_cache[key], ""
-        from ..engine.inputs import InputError, input_shape
 
         try:
             shape = input_shape(spec, self.pipeline.base_dir)
@@ -169,7 +187,9 @@ class MainWindow(QMainWindow):
         else:
             report = infer(config.layers, shape)
         self.report = report
-        self.input_panel.set_config(config, shape, self.input_error)
+        self.estimate = estimate_bytes(report) if report.ok else None
+        self.status.set_memory(self.estimate, self.memory_limit)
+        self.input_panel.set_config(config, shape, self.input_error or self._input_note(report))
         if self.last_result is None or self.last_result.config.device != config.device:
             self.status.set_device(config.device)
         self._show_selection()
@@ -177,6 +197,18 @@ class MainWindow(QMainWindow):
         self._update_title()
         if run and self._started:
             self._request_run()
+
+    @staticmethod
+    def _input_note(report: ShapeReport) -> str:
+        """What the input panel should say about a problem that is the input's: its shape, or
+        a first layer that expects another rank (a 1-D signal into Conv2d)."""
+        if report.input_problems:
+            return report.input_problems[0].short
+        first = report.layers[0].problems if report.layers else []
+        for p in first:
+            if p.field is None and "-D input" in p.message:  # the rank check in model.shapes
+                return str(p)
+        return ""
 
     def _show_selection(self) -> None:
         config, sel, report = self.pipeline.config, self.pipeline.selection, self.report
@@ -187,8 +219,7 @@ class MainWindow(QMainWindow):
         self.shapes.set_report(report, self.last_result, sel)
         if sel != self._shown_selection:
             self._shown_selection = sel
-            for panel in self.panels:
-                panel.set_selection(sel)
+            self._tell_panels("set_selection", sel)
         has = sel is not None
         n = len(config.layers)
         self.window_actions["remove"].setEnabled(has)
@@ -212,8 +243,17 @@ class MainWindow(QMainWindow):
     def _request_run(self) -> None:
         report = self.report
         if report is not None and report.ok:
+            if self._needs_approval():
+                self.runner.cancel()
+                self._show_banner("")
+                self.memory_banner.ask(self.estimate, self.memory_limit)
+                self.status.set_state("held", f"needs about {fmt_bytes(self.estimate)}; "
+                                              "Run anyway or make it smaller")
+                return
+            self.memory_banner.setVisible(False)
             self.runner.request(self.pipeline.config, self.pipeline.base_dir, report)
             return
+        self.memory_banner.setVisible(False)
         self.runner.cancel()
         problems = report.problems if report is not None else []
         n = len(problems)
@@ -222,6 +262,11 @@ class MainWindow(QMainWindow):
         self._show_banner(f"\u26a0 Not run: {first}" + (f" (and {n - 1} more)" if n > 1 else "")
                           + (" \u2014 showing the last run." if self.last_result else ""))
 
+    def _needs_approval(self) -> bool:
+        est, limit = self.estimate, self.memory_limit
+        return (est is not None and limit is not None and est > limit
+                and est > self._memory_approved)
+
     def run_now(self) -> None:
         if self._started:
             self._request_run()
@@ -229,20 +274,49 @@ class MainWindow(QMainWindow):
         else:
             self.start()
 
+    def run_anyway(self) -> None:
+        """Run the held stack although its estimate is above the limit; later runs up to this
+        size go ahead without asking."""
+        if self.estimate is not None:
+            self._memory_approved = max(self._memory_approved, self.estimate)
+        self.memory_banner.setVisible(False)
+        self.run_now()
+
+    def stop_run(self) -> None:
+        """Cancel the waiting or running run (Stop, Esc); the panels keep the last result."""
+        if self.runner.state in ("waiting", "running"):
+            self.runner.cancel("stopped; the panels show the last finished run (F5 runs again)")
+
     def _on_runner_state(self, state: str, message: str) -> None:
         self.status.set_state(state, message)
+        self.window_actions["stop"].setEnabled(state in ("waiting", "running"))
 
     def _on_result(self, result, report) -> None:
         self.last_result, self.last_report = result, report
         self._show_banner("")
-        for panel in self.panels:
-            panel.set_result(result, report)
+        self.memory_banner.setVisible(False)
+        self._tell_panels("set_result", result, report)
         self.shapes.set_report(self.report, result, self.pipeline.selection)
         self.status.set_result(result)
+
+    def _tell_panels(self, method: str, *args) -> None:
+        """Call ``method`` on every panel. One that raises is reported (through
+        sys.excepthook: the error dialog) and the others still get the call."""
+        for panel in self.panels:
+            try:
+                getattr(panel, method)(*args)
+            except Exception:
+                sys.excepthook(*sys.exc_info())
 
     def _on_run_failed(self, message: str, problems) -> None:
         self._show_banner(f"\u26a0 Run failed: {message}")
         self.statusBar().showMessage(f"Run failed: {message}", 10000)
+
+    def _on_run_crashed(self, message: str, details: str) -> None:
+        self.errors.report("Run failed unexpectedly",
+                           f"The run stopped with an unexpected error: {message}\n\nThis is a "
+                           "bug in convexplorer; the rest of the app still works. Copy the "
+                           "details into a bug report.", details)
 
     def _show_banner(self, text: str) -> None:
         self.banner.setText(text)
@@ -351,12 +425,8 @@ class MainWindow(QMainWindow):
         if suffix == ".npy":
             self.input_panel.set_npy(str(path))
         elif suffix == ".json":
-            if not self.file_actions.confirm_close():
-                return
-            try:
-                self.open_config(load_config(path), path)
-            except ConfigError as exc:
-                self.show_error("Cannot open config", str(exc))
+            # reads the file first: a damaged or newer one is refused and nothing changes
+            self.file_actions.open_path(path)
         else:
             self.input_panel.set_image(str(path))
 
@@ -390,3 +460,4 @@ class MainWindow(QMainWindow):
         for dialog in list(self._dialogs):
             dialog.close()
         self._dialogs.clear()
+        self.errors.close_all()

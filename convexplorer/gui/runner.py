@@ -8,12 +8,17 @@ the GUI thread through a queued signal. torch is imported only in the worker
 GUI thread never waits on it -- except in ``shutdown()``, which joins the worker on close.
 
 ``sync=True`` runs requests at once in the calling thread (tests); no thread is started.
+
+A run ends in a result, ``runFailed`` (a RunError's short message, e.g. out of memory, with its
+validation problems) or, for an error nobody foresaw, ``runFailed`` plus ``runCrashed`` with the
+traceback, which the window shows in a dialog. Nothing a run raises escapes the worker.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +32,8 @@ THREAD_PREFIX = "convexplorer-runner"
 
 IDLE, WAITING, RUNNING, READY, FAILED, CANCELLED = (
     "idle", "waiting", "running", "ready", "failed", "cancelled")
+OUT_OF_MEMORY = ("out of memory: use a smaller input, fewer channels or a larger stride "
+                 "(the last finished run is still shown)")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class Runner(QObject):
     resultReady = Signal(object, object)  # RunResult, ShapeReport (receivers draw it)
     resultShown = Signal(object)  # RunResult, after every resultReady receiver has run
     runFailed = Signal(str, object)  # message, list of Problem
+    runCrashed = Signal(str, str)  # message, traceback: an unexpected error (a bug) in a run
     devicesReady = Signal(object)  # list of engine.devices.DeviceInfo
     # worker -> GUI thread (always queued): generation, kind, payload
     _delivered = Signal(int, str, object)
@@ -168,13 +176,19 @@ class Runner(QObject):
             result = self._run_fn(req.config, base_dir=req.base_dir,
                                   input_array=req.input_array, cancel=cancel.is_set,
                                   generation=req.generation)
+        except MemoryError:  # numpy or Python itself ran out (torch's own OOM is a RunError)
+            return req.generation, FAILED, (OUT_OF_MEMORY, [], "")
         except Exception as exc:
             # Classified by duck typing so this module never imports the engine (torch).
             if type(exc).__name__ == "Cancelled":
                 return req.generation, CANCELLED, None
             if hasattr(exc, "problems"):
-                return req.generation, FAILED, (str(exc), list(exc.problems))
-            return req.generation, FAILED, (f"unexpected error: {type(exc).__name__}: {exc}", [])
+                return req.generation, FAILED, (str(exc), list(exc.problems), "")
+            details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return req.generation, FAILED, (
+                f"unexpected error: {type(exc).__name__}" + (f": {first}" if first else ""),
+                [], details.rstrip())
         return req.generation, READY, (result, req.report, time.perf_counter() - t0)
 
     # -- GUI thread --------------------------------------------------------------------------
@@ -192,9 +206,11 @@ class Runner(QObject):
             self.resultReady.emit(result, report)
             self.resultShown.emit(result)
         elif kind == FAILED:
-            message, problems = payload
+            message, problems, details = payload
             self._set_state(FAILED, message)
             self.runFailed.emit(message, problems)
+            if details:
+                self.runCrashed.emit(message, details)
         else:
             self._set_state(CANCELLED)
 

@@ -1,8 +1,11 @@
-"""The status bar's permanent fields: device, run state and timings."""
+"""The status bar's permanent fields: run state (with a Stop button while a run is waiting or
+running), timings, the memory estimate and the device."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
+
+from ..model.memory import LIMIT_ENV, fmt_bytes
 
 STATE_COLORS = {
     "idle": "#888888",
@@ -12,23 +15,37 @@ STATE_COLORS = {
     "failed": "#c62828",
     "cancelled": "#888888",
     "invalid": "#c62828",
+    "held": "#b07d00",
 }
+DETAIL_STATES = ("failed", "invalid", "cancelled", "held")
 
 
 class RunStatus:
-    """Device, state (running / ready / failed / cancelled / invalid) and time."""
+    """Device, state (running / ready / failed / cancelled / invalid / held), time and the
+    memory estimate. ``stop_button`` shows while a run waits or runs; the window connects it."""
 
     def __init__(self, bar: QStatusBar):
         self.bar = bar
         self.state_label = QLabel(bar)
         self.state_label.setObjectName("runState")
+        self.stop_button = QToolButton(bar)
+        self.stop_button.setObjectName("stopRun")
+        self.stop_button.setText("Stop")
+        self.stop_button.setToolTip("Cancel the run in progress (Esc); the panels keep the last "
+                                    "finished run")
+        self.stop_button.setAutoRaise(True)
+        self.stop_button.setVisible(False)
         self.time_label = QLabel(bar)
         self.time_label.setObjectName("runTime")
+        self.memory_label = QLabel(bar)
+        self.memory_label.setObjectName("runMemory")
         self.device_label = QLabel(bar)
         self.device_label.setObjectName("runDevice")
-        for label in (self.state_label, self.time_label, self.device_label):
-            label.setContentsMargins(6, 0, 6, 0)
-            bar.addPermanentWidget(label)
+        for w in (self.state_label, self.stop_button, self.time_label, self.memory_label,
+                  self.device_label):
+            if isinstance(w, QLabel):
+                w.setContentsMargins(6, 0, 6, 0)
+            bar.addPermanentWidget(w)
         self.state = "idle"
         self.set_state("idle")
 
@@ -37,9 +54,27 @@ class RunStatus:
         color = STATE_COLORS.get(state, "#888888")
         text = state if state != "ready" else "ready"
         shown = message if len(message) < 90 else message[:87] + "\u2026"
-        detail = f" \u2014 {shown}" if shown and state in ("failed", "invalid") else ""
+        detail = f" \u2014 {shown}" if shown and state in DETAIL_STATES else ""
         self.state_label.setText(f"<span style='color:{color}'>\u25cf</span> {text}{detail}")
         self.state_label.setToolTip(message)
+        self.stop_button.setVisible(state in ("waiting", "running"))
+
+    def set_memory(self, estimate: int | None, limit: int | None) -> None:
+        """Show a run's estimated memory (None: unknown, the stack has a problem)."""
+        if estimate is None:
+            self.memory_label.setText("")
+            self.memory_label.setToolTip("")
+            return
+        over = limit is not None and estimate > limit
+        color = "#b07d00" if over else "#555555"
+        self.memory_label.setText(f"<span style='color:{color}'>memory \u2248 "
+                                  f"{fmt_bytes(estimate)}</span>")
+        limit_text = (f"Runs above {fmt_bytes(limit)} ask first" if limit is not None
+                      else "No limit is set")
+        self.memory_label.setToolTip(
+            "Estimated memory of a run, from the shapes: the input, every layer's output and "
+            "their gradients (float32), pooling indices and the parameters with their "
+            f"gradients. {limit_text} ({LIMIT_ENV}).")
 
     def set_device(self, name: str) -> None:
         self.device_label.setText(f"device: {name}")
@@ -56,5 +91,6 @@ class RunStatus:
         from PySide6.QtGui import QTextDocumentFragment
 
         parts = [QTextDocumentFragment.fromHtml(lbl.text()).toPlainText()
-                 for lbl in (self.state_label, self.time_label, self.device_label)]
+                 for lbl in (self.state_label, self.time_label, self.memory_label,
+                             self.device_label)]
         return " | ".join(p for p in parts if p)

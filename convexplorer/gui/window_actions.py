@@ -51,11 +51,15 @@ def make_actions(window) -> dict[str, QAction]:
         "run": action("run", "Run &Now", window.run_now, "F5",
                       "Run the stack again now (it also runs after every edit)",
                       sp.SP_MediaPlay),
+        "stop": action("stop", "&Stop Run", window.stop_run, "Esc",
+                       "Cancel the run in progress (Esc); the panels keep the last result",
+                       sp.SP_MediaStop),
         "quit": action("quit", "&Quit", window.close, QKeySequence("Ctrl+Q")),
         "concepts": action("concepts", "What Do the &Parameters Do?", window.show_concepts,
                            QKeySequence.StandardKey.HelpContents),
         "about": action("about", "&About convexplorer", window.show_about),
     }
+    actions["stop"].setEnabled(False)  # while a run waits or runs; Esc is free otherwise
     # Delete must not steal the key from text fields: only while the stack has focus.
     actions["remove"].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
     return actions
@@ -88,6 +92,7 @@ def build_menus(window) -> dict[str, QMenu]:
         layer.addAction(a[key])
     layer.addSeparator()
     layer.addAction(a["run"])
+    layer.addAction(a["stop"])
 
     view = menus["view"]
     for dock in window.docks.values():

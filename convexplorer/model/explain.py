@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .shapes import LayerInfo, ShapeReport, fmt_shape
 from .validate import expand
 
@@ -63,12 +65,10 @@ class Dim:
 
     def coverage(self) -> list[int]:
         """For every input position 0..n-1, how many taps of all windows read it."""
-        counts = [0] * self.n
-        for o in range(self.out):
-            for t in self.taps(o):
-                if 0 <= t < self.n:
-                    counts[t] += 1
-        return counts
+        taps = np.add.outer(np.arange(self.out) * self.s - self.pl,
+                            np.arange(self.k) * self.d).ravel()
+        taps = taps[(taps >= 0) & (taps < self.n)]
+        return np.bincount(taps, minlength=self.n).tolist()
 
     def uncovered(self) -> list[int]:
         return [i for i, c in enumerate(self.coverage()) if c == 0]
@@ -359,8 +359,9 @@ def _uncovered(dims: list[Dim], pool: bool) -> Section:
         if not gone:
             sec.text.append(f"Along {dim.axis}: every input {w[:-1]} is read by some window.")
             continue
-        tail = [i for i in gone if i > dim.taps(dim.out - 1)[-1]]
-        between = [i for i in gone if i not in tail]
+        end = dim.taps(dim.out - 1)[-1]
+        tail = [i for i in gone if i > end]
+        between = [i for i in gone if i <= end]
         if tail:
             last = dim.taps(dim.out - 1)
             sec.text.append(

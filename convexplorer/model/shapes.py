@@ -222,7 +222,8 @@ def _infer_layer(info: LayerInfo, lt: LayerType, shape, report: ShapeReport, poo
 
 def _rank_fix(lt: LayerType, shape) -> str:
     if lt.dims == 2 and len(shape) == 3:
-        return "use a 4-D input (add a batch dimension), or a 1-D layer"
+        return (f"use a 4-D input (N, C, H, W) such as an image, or "
+                f"{lt.name.replace('2d', '1d')} for a 1-D signal")
     if lt.dims == 1 and len(shape) == 4:
         return f"use {lt.name.replace('1d', '2d')}, or Flatten the last dimensions first"
     if len(shape) == 2:

@@ -163,14 +163,16 @@ class Objective:
 
     def describe(self, layer_label: str = "") -> str:
         where = layer_label or ("last layer" if self.layer == -1 else f"layer {self.layer}")
+        # "input" is what a stack without layers differentiates
+        out = "the input" if where == "input" else f"{where} output"
         if self.kind == "sum":
-            return f"sum of {where} output"
+            return f"sum of {out}"
         if self.kind == "mean":
-            return f"mean of {where} output"
+            return f"mean of {out}"
         if self.kind == "channel":
-            return f"sum of {where} output[{self.batch}, {self.channel}]"
+            return f"sum of {out}[{self.batch}, {self.channel}]"
         pos = ", ".join(str(p) for p in self.position)
-        return f"{where} output[{self.batch}, {self.channel}{', ' if pos else ''}{pos}]"
+        return f"{out}[{self.batch}, {self.channel}{', ' if pos else ''}{pos}]"
 
 
 @dataclass(frozen=True)

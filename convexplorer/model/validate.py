@@ -6,6 +6,7 @@ exceptions: which layer, which field, what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,9 @@ def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
     if p.kind == FLOAT:
         if not is_number(v):
             return f"{p.name} must be a number, got {_fmt(v)}", ""
+        if not math.isfinite(v):
+            return (f"{p.name}={_fmt(v)} must be a finite number",
+                    f"default is {_fmt(p.default)}")
         return bounds(v)
     if p.kind == BOOL:
         if not isinstance(v, bool):

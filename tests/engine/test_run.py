@@ -300,7 +300,7 @@ def test_result_metadata():
 
 def test_no_layers_differentiates_the_input():
     result = run(cfg([], (1, 2, 3)))
-    assert result.layers == [] and result.objective_label == "sum of input output"
+    assert result.layers == [] and result.objective_label == "sum of the input"
     np.testing.assert_array_equal(result.grad_input, np.ones((1, 2, 3), np.float32))
 
 

@@ -65,7 +65,7 @@ def only(layers, shape) -> Problem:
      (1, 1, 1), 0, "padding", ["padding_mode='circular'", "'same' pads 2"], ["'zeros'"]),
     # wrong rank, unpool without pool: the layer as a whole, with a fix
     ([L("Conv2d", out_channels=2, kernel_size=3)], (1, 1, 8), 0, None,
-     ["expects a 4-D input (N, C, H, W)", "torch.Size([1, 1, 8])"], ["1-D layer"]),
+     ["expects a 4-D input (N, C, H, W)", "torch.Size([1, 1, 8])"], ["Conv1d"]),
     ([L("Conv1d", out_channels=2, kernel_size=3)], (1, 1, 8, 8), 0, None,
      ["expects a 3-D input (N, C, L)"], ["use Conv2d"]),
     ([L("Flatten"), L("MaxPool1d", kernel_size=2)], (1, 2, 8), 1, None,

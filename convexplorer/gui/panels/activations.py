@@ -3,6 +3,8 @@ the kernels that made it."""
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
@@ -71,7 +73,7 @@ class ChannelDetail(QWidget):
                               offset=channel)
             grid.mark(channel, position)
         where = ", ".join(str(i) for i in (batch, channel, *position))
-        self.heading.setText(f"<b>{name}[{batch}, {channel}]</b>" + (
+        self.heading.setText(f"<b>{escape(name)}[{batch}, {channel}]</b>" + (
             f" \u2014 picked unit [{where}]" if position else ""))
         if layer is None:
             self.kernels.set_data(None)
@@ -153,10 +155,12 @@ class ActivationPanel(Panel):
         key, name, array = current
         _key, channel, position = self.picked
         item = batch_item(array, self.source.batch)
-        if channel >= item.shape[0]:
-            self.picked = None
-            self.detail.clear()
-            return
+        if channel >= item.shape[0]:  # the layer changed under the pick
+            channel, position = 0, ()
+        if len(position) != item.ndim - 1 or any(p >= n for p, n in zip(position,
+                                                                          item.shape[1:])):
+            position = ()
+        self.picked = (key, channel, position)
         layer = self.result.layers[key] if key >= 0 else None
         grads = self.result.grad_input if layer is None else layer.grad_output
         grad = None if grads is None else batch_item(grads, self.source.batch)
@@ -184,9 +188,6 @@ class ActivationPanel(Panel):
         objective = self._objective()
         if objective is not None:
             self.objectiveRequested.emit(objective)
-
-    def export_rgb(self):
-        return self.grid.export_rgb()
 
     def export_image(self, path) -> bool:
         self.ensure_fresh()

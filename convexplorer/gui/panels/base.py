@@ -41,10 +41,6 @@ def save_rgb(rgb: np.ndarray, path) -> bool:
     return image.copy().save(str(path), "PNG")
 
 
-def shown_shape(shape) -> str:
-    return fmt_shape(tuple(shape))
-
-
 class Panel(QWidget):
     """Base of the result panels (see ``gui.panels`` for the protocol). A panel redraws only
     while it is visible: new results mark it stale and it catches up when it is shown, so a
@@ -162,6 +158,7 @@ class MapView:
         self.label = layout.addLabel(title, row=2 * row, col=col, size="9pt")
         self.view = layout.addViewBox(row=2 * row + 1, col=col, lockAspect=True, invertY=True)
         self.view.setMenuEnabled(False)
+        self.view.setBackgroundColor((48, 48, 48))  # so a black map still shows its extent
         self.image = pg.ImageItem(axisOrder="row-major")
         self.overlay = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
@@ -263,11 +260,11 @@ def arrays(result: RunResult, grads: bool = False) -> list[tuple[int, str, str, 
     first = result.grad_input if grads else result.input
     out = []
     if first is not None:
-        out.append((-1, f"input{suffix}  {shown_shape(first.shape)}", f"input{suffix}", first))
+        out.append((-1, f"input{suffix}  {fmt_shape(first.shape)}", f"input{suffix}", first))
     for lr in result.layers:
         a = lr.grad_output if grads else lr.activation
         if a is not None:
-            out.append((lr.index, f"{lr.label} output{suffix}  {shown_shape(a.shape)}",
+            out.append((lr.index, f"{lr.label} output{suffix}  {fmt_shape(a.shape)}",
                         f"{lr.label} output{suffix}", a))
     return out
 
@@ -305,3 +302,62 @@ class SourceBar(QWidget):
         self.batch_box.setMaximum(max(n - 1, 0))
         self.batch_box.blockSignals(False)
         self.batch_box.setEnabled(n > 1)
+
+
+class UnitBoxes(QWidget):
+    """Spin boxes for one unit of a layer's output: batch, channel and position (y, x for
+    (N, C, H, W), one position for (N, C, L)), bounded by the output's shape."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.batch_box = QSpinBox()
+        self.batch_box.setPrefix("batch ")
+        self.channel_box = QSpinBox()
+        self.channel_box.setPrefix("channel ")
+        self.position_boxes = [QSpinBox(), QSpinBox()]
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        for box in (self.batch_box, self.channel_box, *self.position_boxes):
+            row.addWidget(box)
+            box.valueChanged.connect(lambda _v: self.changed.emit())
+        self._positions = 0
+
+    def fit(self, shape, batch: bool = True, channel: bool = True,
+            position: bool = True) -> None:
+        """Bound the boxes by ``shape`` and show the ones asked for."""
+        spatial = tuple(shape[2:]) if position else ()
+        self._positions = len(spatial)
+        self.blockSignals(True)
+        if shape:
+            self.batch_box.setMaximum(shape[0] - 1)
+            self.channel_box.setMaximum(shape[1] - 1 if len(shape) > 1 else 0)
+        self.batch_box.setVisible(batch)
+        self.channel_box.setVisible(channel and len(shape) > 1)
+        for j, box in enumerate(self.position_boxes):
+            box.setVisible(j < len(spatial))
+            if j < len(spatial):
+                box.setMaximum(spatial[j] - 1)
+                box.setPrefix(("y ", "x ")[j] if len(spatial) == 2 else "position ")
+        self.blockSignals(False)
+
+    def set_unit(self, batch: int, channel: int, position=()) -> None:
+        self.blockSignals(True)
+        self.batch_box.setValue(batch)
+        self.channel_box.setValue(channel)
+        for box, p in zip(self.position_boxes, position):
+            box.setValue(p)
+        self.blockSignals(False)
+
+    @property
+    def batch(self) -> int:
+        return self.batch_box.value()
+
+    @property
+    def channel(self) -> int:
+        return self.channel_box.value()
+
+    @property
+    def position(self) -> tuple[int, ...]:
+        return tuple(b.value() for b in self.position_boxes[:self._positions])

@@ -229,7 +229,8 @@ class ChannelGrid(QWidget):
             return
         for ch in range(m.first, m.first + m.count):
             y, x = m.origin(ch)
-            label = pg.TextItem(str(ch), color=(255, 255, 255, 170), anchor=(0, 0))
+            label = pg.TextItem(str(ch), color=(255, 255, 255), fill=(0, 0, 0, 110),
+                                anchor=(0, 0))
             label.setPos(x, y)
             self.view.addItem(label)
             self._labels.append(label)
@@ -237,12 +238,13 @@ class ChannelGrid(QWidget):
     def _draw_plot(self) -> None:
         item = self._values
         lo, hi = self.levels
-        self.bars.setVisible(self.kind == "vector" and item.shape[0] <= MAX_BARS)
+        bars = self.kind == "vector" and item.shape[0] <= MAX_BARS
+        self.bars.setVisible(bars)
         left = self.plot.getAxis("left")
         if self.kind == "vector":
             self.page_label.setText(f"{item.shape[0]} features")
             x = np.arange(item.shape[0])
-            if self.bars.isVisible():
+            if bars:
                 self.bars.setOpts(x=x, height=item, width=0.8)
                 self.curve.setData([], [])
             else:

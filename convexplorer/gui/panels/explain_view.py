@@ -17,6 +17,7 @@ from ...model.explain import Dim, explain, footprint, group_blocks, window_dims
 from .base import LayerChooser, Panel
 
 MAX_WINDOWS = 32  # window rows drawn in a coverage strip (first 8 and the last ones beyond)
+MAX_STRIP = 1024  # input positions drawn in a coverage strip (the last ones of long inputs)
 MAX_NODES = 64  # channels drawn one by one in the groups diagram
 # Coverage strip colours.
 PAD, READ, UNREAD, OUTSIDE = (110, 110, 110), (70, 170, 100), (230, 50, 50), (25, 25, 25)
@@ -46,13 +47,14 @@ def footprint_image(k: tuple[int, ...], d: tuple[int, ...]) -> np.ndarray:
 def coverage_strip(dim: Dim) -> tuple[np.ndarray, int]:
     """RGB rows: the padded input (padding grey, read green, never read red), then one row per
     window with its taps (ceil's extra window in orange). Returns the image and the input
-    position of its first column."""
-    left = -dim.pl
+    position of its first column (a long input shows its last MAX_STRIP positions)."""
     extra = dim.out > dim.floor_out
     last_tap = max(dim.taps(dim.out - 1)[-1], dim.n + dim.pr - 1)
+    left = max(-dim.pl, last_tap + 1 - MAX_STRIP)  # long inputs: the end, where it matters
     width = last_tap - left + 1
     counts = dim.coverage()
-    windows = list(range(dim.out))
+    first = max(0, -(-(left + dim.pl - dim.eff + 1) // dim.s))  # first window reaching left
+    windows = list(range(first, dim.out))
     if len(windows) > MAX_WINDOWS:
         windows = windows[:8] + windows[-(MAX_WINDOWS - 8):]
     img = np.zeros((1 + len(windows), width, 3), dtype=np.uint8)
@@ -62,11 +64,12 @@ def coverage_strip(dim: Dim) -> tuple[np.ndarray, int]:
     row[(x < 0) | ((x >= dim.n) & (x < dim.n + dim.pr))] = PAD
     inside = (x >= 0) & (x < dim.n)
     read = np.zeros(width, dtype=bool)
-    read[inside] = np.asarray(counts) > 0
+    read[inside] = np.asarray(counts)[x[inside]] > 0
     row[inside & read] = READ
     row[inside & ~read] = UNREAD
     for r, o in enumerate(windows, start=1):
         taps = np.array(dim.taps(o)) - left
+        taps = taps[taps >= 0]
         img[r, taps[0]:taps[-1] + 1] = HOLE
         img[r, taps] = EXTRA if extra and o == dim.out - 1 else TAP
     return img, left
@@ -140,7 +143,8 @@ class ExplainPanel(Panel):
             note = "" if shown == ds else " (what dilation=2 would do)"
             self._image(row, 0, footprint_image(k, (1,) * len(k)), f"kernel_size {k}, "
                                                                    "dilation 1")
-            self._image(row, 1, footprint_image(k, shown), f"dilation {shown}{note}")
+            if "dilation" in info.kwargs:  # AvgPool has none
+                self._image(row, 1, footprint_image(k, shown), f"dilation {shown}{note}")
             row += 2
             for dim in dims:
                 strip, left = coverage_strip(dim)

@@ -4,6 +4,8 @@ of each layer's output on the same grid as the activations."""
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -13,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -22,9 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine.results import RunResult
+from ...model.shapes import fmt_shape
 from ...model.spec import Objective
 from .activations import unit_objective
-from .base import DIVERGING, LayerChooser, Panel, SourceBar, arrays, shown_shape
+from .base import DIVERGING, LayerChooser, Panel, SourceBar, UnitBoxes, arrays
 from .channel_grid import ChannelGrid
 from .data import batch_count, batch_item
 
@@ -42,11 +44,9 @@ class ObjectiveBox(QGroupBox):
         for kind, text in KINDS:
             self.kind_box.addItem(text, kind)
         self.layer_box = LayerChooser()
-        self.batch_box = QSpinBox()
-        self.batch_box.setPrefix("batch ")
-        self.channel_box = QSpinBox()
-        self.channel_box.setPrefix("channel ")
-        self.position_boxes = [QSpinBox(), QSpinBox()]
+        self.units = UnitBoxes()
+        self.batch_box, self.channel_box = self.units.batch_box, self.units.channel_box
+        self.position_boxes = self.units.position_boxes
         self.apply_button = QPushButton("Run backward")
         self.current = QLabel()
         self.current.setWordWrap(True)
@@ -54,8 +54,8 @@ class ObjectiveBox(QGroupBox):
         row.addWidget(self.kind_box)
         row.addWidget(QLabel("of"))
         row.addWidget(self.layer_box)
-        for w in (self.batch_box, self.channel_box, *self.position_boxes, self.apply_button):
-            row.addWidget(w)
+        row.addWidget(self.units)
+        row.addWidget(self.apply_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
@@ -69,7 +69,7 @@ class ObjectiveBox(QGroupBox):
         items = [(-1, "last layer")] + [(lr.index, lr.label) for lr in result.layers]
         self.layer_box.set_items(items)
         self.show_objective(result.objective)
-        self.current.setText(f"Now: <b>{result.objective_label}</b> = "
+        self.current.setText(f"Now: <b>{escape(result.objective_label)}</b> = "
                              f"{result.objective_value:.6g}. Every .grad below is the gradient "
                              "of this one number.")
 
@@ -77,10 +77,7 @@ class ObjectiveBox(QGroupBox):
         self.kind_box.setCurrentIndex([k for k, _t in KINDS].index(objective.kind))
         self.layer_box.select_key(objective.layer)
         self._update_fields()
-        self.batch_box.setValue(objective.batch)
-        self.channel_box.setValue(objective.channel)
-        for box, p in zip(self.position_boxes, objective.position):
-            box.setValue(p)
+        self.units.set_unit(objective.batch, objective.channel, objective.position)
 
     def _shape(self) -> tuple[int, ...]:
         key = self.layer_box.key()
@@ -90,18 +87,8 @@ class ObjectiveBox(QGroupBox):
 
     def _update_fields(self, *_):
         kind = self.kind_box.currentData()
-        shape = self._shape()
-        self.batch_box.setVisible(kind in ("channel", "unit"))
-        self.channel_box.setVisible(kind in ("channel", "unit") and len(shape) >= 2)
-        if shape:
-            self.batch_box.setMaximum(shape[0] - 1)
-            self.channel_box.setMaximum(shape[1] - 1 if len(shape) >= 2 else 0)
-        spatial = shape[2:] if kind == "unit" else ()
-        for j, box in enumerate(self.position_boxes):
-            box.setVisible(j < len(spatial))
-            if j < len(spatial):
-                box.setMaximum(spatial[j] - 1)
-                box.setPrefix(("y ", "x ")[j] if len(spatial) == 2 else "position ")
+        one = kind in ("channel", "unit")
+        self.units.fit(self._shape(), batch=one, channel=one, position=kind == "unit")
 
     def objective(self) -> Objective:
         kind = self.kind_box.currentData()
@@ -109,10 +96,8 @@ class ObjectiveBox(QGroupBox):
         layer = -1 if layer is None else layer
         if kind in ("sum", "mean"):
             return Objective(kind=kind, layer=layer)
-        n = len(self._shape()[2:]) if kind == "unit" else 0
-        return Objective(kind=kind, layer=layer, batch=self.batch_box.value(),
-                         channel=self.channel_box.value(),
-                         position=tuple(b.value() for b in self.position_boxes[:n]))
+        return Objective(kind=kind, layer=layer, batch=self.units.batch,
+                         channel=self.units.channel, position=self.units.position)
 
 
 class ParamGradTable(QTableWidget):
@@ -135,11 +120,11 @@ class ParamGradTable(QTableWidget):
             norm = lr.grad_norms[pname]
             lo, hi = (float(g.min()), float(g.max())) if g.size else (0.0, 0.0)
             full = f"{lr.name}.{pname}"
-            cells = [(lr.label, None), (full, None), (shown_shape(g.shape), None),
+            cells = [(lr.label, None), (full, None), (fmt_shape(g.shape), None),
                      (f"{norm:.6g}", norm), (f"{lo:.6g}", lo), (f"{hi:.6g}", hi)]
-            tip = (f"{full}.grad.size() \u2192 {shown_shape(g.shape)}\n"
+            tip = (f"{full}.grad.size() \u2192 {fmt_shape(g.shape)}\n"
                    f"{full}.grad.norm() \u2192 tensor({norm:.4f})\n"
-                   f"{full} itself: {shown_shape(lr.params[pname].shape)}")
+                   f"{full} itself: {fmt_shape(lr.params[pname].shape)}")
             for c, (text, value) in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)

@@ -5,12 +5,14 @@ following MaxUnpool puts values back, and the pool input's gradient (nonzero onl
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from ...model.explain import window_taps
-from .base import DIVERGING, LayerChooser, MapView, Panel
+from .base import DIVERGING, LayerChooser, MapView, Panel, UnitBoxes
 from .data import hstack_rgb, unravel, win_counts, win_overlay
 
 MAX_LABELS = 200  # text labels per map; bigger maps rely on colour and hover
@@ -24,14 +26,12 @@ class PoolingPanel(Panel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.chooser = LayerChooser()
-        self.batch_box = QSpinBox()
-        self.batch_box.setPrefix("batch ")
-        self.channel_box = QSpinBox()
-        self.channel_box.setPrefix("channel ")
+        self.units = UnitBoxes()
+        self.batch_box, self.channel_box = self.units.batch_box, self.units.channel_box
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Pool:"))
-        for w in (self.chooser, self.batch_box, self.channel_box):
-            bar.addWidget(w)
+        bar.addWidget(self.chooser)
+        bar.addWidget(self.units)
         bar.addStretch(1)
         self.empty = QLabel("No pooling layer returns indices. Set return_indices=True on a "
                             "MaxPool (or AdaptiveMaxPool) layer to see where each maximum "
@@ -58,9 +58,9 @@ class PoolingPanel(Panel):
         self.cell: tuple[int, ...] | None = None
         self.counts: np.ndarray | None = None
         self._maps: dict[str, np.ndarray | None] = {}
+        self._names: dict[str, str] = {}
         self.chooser.keyChanged.connect(self._on_source_changed)
-        self.batch_box.valueChanged.connect(self._on_source_changed)
-        self.channel_box.valueChanged.connect(self._on_source_changed)
+        self.units.changed.connect(self._on_source_changed)
         self.plot.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         self.plot.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
 
@@ -98,12 +98,8 @@ class PoolingPanel(Panel):
             self.summary.setText("")
             return
         pool = self.result.layers[self.chooser.key()]
-        n, c = pool.indices.shape[:2]
-        for box, top in ((self.batch_box, n), (self.channel_box, c)):
-            box.blockSignals(True)
-            box.setMaximum(top - 1)
-            box.blockSignals(False)
-        b, ch = self.batch_box.value(), self.channel_box.value()
+        self.units.fit(pool.indices.shape, position=False)
+        b, ch = self.units.batch, self.units.channel
         inp = self._pool_input(pool.index)[b, ch]
         grad = self._pool_input(pool.index, grads=True)
         unpool = next((lr for lr in self.result.layers if lr.indices_from == pool.index), None)
@@ -112,29 +108,37 @@ class PoolingPanel(Panel):
         self._maps = {"input": inp, "indices": indices,
                       "grad": None if grad is None else grad[b, ch],
                       "unpool": None if unpool is None else unpool.activation[b, ch]}
-        where = f"[{b}, {ch}]"
-        src = "input" if pool.index == 0 else self.result.layers[pool.index - 1].label
-        self.input_view.set_title(f"pool input: {src}{where}, winners marked")
+        src = "input" if pool.index == 0 else self.result.layers[pool.index - 1].label + \
+            " output"
+        self._names = {"input": src, "indices": f"{pool.label} indices", "grad": f"{src}.grad",
+                       "unpool": "" if unpool is None else f"{unpool.label} output"}
+        # Short titles keep the four columns equal; hover and the summary give full names.
+        self.input_view.set_title("pool input, winners marked")
         self.input_view.set_map(inp, "gray")
         self.input_view.set_overlay(win_overlay(self.counts))
-        self.indices_view.set_title(f"{pool.label} indices{where}")
+        self.indices_view.set_title("indices: click a cell")
         self.indices_view.set_map(indices.astype(np.float32), "viridis", (0, inp.size - 1))
         self._label_cells(self.indices_view, indices, lambda v: str(int(v)))
         self._label_cells(self.input_view, self.counts, lambda v: str(int(v)) if v > 1 else "")
         g = self._maps["grad"]
-        self.grad_view.set_title(f"{src}{where}.grad (what the pool passes back)")
+        self.grad_view.set_title("pool input .grad")
         m = float(np.abs(g).max()) if g is not None and g.size else 0.0
         self.grad_view.set_map(g, DIVERGING, (-m, m) if m > 0 else (-1.0, 1.0))
         u = self._maps["unpool"]
-        self.unpool_view.set_title("" if unpool is None else f"{unpool.label} output{where}: "
-                                                              "values put back")
+        self.unpool_view.set_title("" if unpool is None else "MaxUnpool: values put back")
         self.unpool_view.set_map(u, "gray")
         if u is not None:
             self.unpool_view.set_overlay(win_overlay(np.minimum(self.counts, 1)))
         self.unpool_view.view.setVisible(u is not None)
-        self.summary.setText(self._summary(pool, inp, g))
-        if self.cell is not None:
+        self.summary.setText(f"<b>{escape(pool.label)} on {escape(src)}[{b}, {ch}]</b>: "
+                             + escape(self._summary(pool.index, inp, g)))
+        fits = self.cell is not None and len(self.cell) == indices.ndim and all(
+            c < n for c, n in zip(self.cell, indices.shape))
+        if fits:
             self.pick(self.cell)
+        else:
+            self.cell = None
+            self.details.setText(HINT)
 
     def _label_cells(self, view: MapView, values: np.ndarray, fmt) -> None:
         v2 = values if values.ndim == 2 else values[None]
@@ -146,14 +150,19 @@ class PoolingPanel(Panel):
                 view.add_text(y + 0.5, x + 0.5, text, colour="k" if view is self.input_view
                               else "w")
 
-    def _summary(self, pool, inp: np.ndarray, grad: np.ndarray | None) -> str:
+    def _summary(self, pool: int, inp: np.ndarray, grad: np.ndarray | None) -> str:
         won = int((self.counts > 0).sum())
         multi = int((self.counts > 1).sum())
         text = (f"{won} of {inp.size} input positions won at least one of the "
                 f"{self.counts.sum()} windows; {multi} won more than one")
         text += (" (windows overlap where stride < kernel_size)." if multi else
                  " (windows do not overlap, or no maximum is shared).")
-        if grad is not None:
+        obj = self.result.objective
+        after = (obj.layer if obj.layer >= 0 else len(self.result.layers) - 1) >= pool
+        if grad is not None and not after:
+            text += (" The objective is taken before this pool, so no gradient passes through "
+                     "it; pick a later layer's output as the objective to see where it goes.")
+        elif grad is not None:
             nz = grad != 0
             at_winners = int((nz & (self.counts > 0)).sum())
             text += (f" The pool input's .grad is nonzero at {int(nz.sum())} positions, "
@@ -182,8 +191,8 @@ class PoolingPanel(Panel):
             self.input_view.add_rect(min(taps2[0]), min(taps2[1]), max(taps2[0]) -
                                      min(taps2[0]) + 1, max(taps2[1]) - min(taps2[1]) + 1,
                                      "#00e5ff", 2, group="pick")
-            if len(taps2[0]) * len(taps2[1]) <= 100 and any(len(t) > 1 and t[1] - t[0] > 1
-                                                            for t in taps2):
+            dilated = any(len(t) > 1 and t[1] - t[0] > 1 for t in taps2)
+            if dilated and len(taps2[0]) * len(taps2[1]) <= 100:  # mark each tap
                 for ty in taps2[0]:
                     for tx in taps2[1]:
                         self.input_view.add_rect(ty + 0.3, tx + 0.3, 0.4, 0.4, "#00e5ff", 1,
@@ -192,9 +201,9 @@ class PoolingPanel(Panel):
         for view in (self.input_view, self.grad_view, self.unpool_view):
             if view.values is not None:
                 view.add_rect(wy, wx, 1, 1, "#ff1744", 3, group="pick")
-        value = float(pool.activation[(self.batch_box.value(), self.channel_box.value(),
+        value = float(pool.activation[(self.units.batch, self.units.channel,
                                        *self.cell)])
-        idx = ", ".join(str(i) for i in (self.batch_box.value(), self.channel_box.value(),
+        idx = ", ".join(str(i) for i in (self.units.batch, self.units.channel,
                                          *self.cell))
         formula = f"{winner[0]}*{inp.shape[1]} + {winner[1]}" if inp.ndim == 2 else str(flat)
         text = (f"<b>output[{idx}] = {value:.4g}</b> is the largest value of its window "
@@ -232,13 +241,13 @@ class PoolingPanel(Panel):
             return
         name, pos = hit
         value = self._maps[name][pos]
-        where = ", ".join(str(i) for i in (self.batch_box.value(), self.channel_box.value(),
+        where = ", ".join(str(i) for i in (self.units.batch, self.units.channel,
                                            *pos))
         if name == "indices":
             text = f"indices[{where}] = {int(value)} \u2192 input position " \
                    f"{unravel(int(value), self._maps['input'].shape)}"
         else:
-            text = f"{name}[{where}] = {float(value):.6g}"
+            text = f"{self._names[name]}[{where}] = {float(value):.6g}"
             if name == "input":
                 text += f", won {int(self.counts[pos])} window(s)"
         self.readout.setText(text)

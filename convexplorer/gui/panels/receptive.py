@@ -6,18 +6,20 @@ dark positions inside the box."""
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from ...model.explain import Box, receptive_boxes
 from ...model.shapes import fmt_shape
 from ...model.spec import Objective
-from .base import LayerChooser, MapView, Panel
+from .base import LayerChooser, MapView, Panel, UnitBoxes
 from .data import hstack_rgb, influence, influence_display
 
 COLUMNS = 4
-BOX_TINT = np.array([0, 229, 255, 70], dtype=np.uint8)
+BOX_TINT = np.array([0, 229, 255, 70], dtype=np.uint8)  # dark positions inside the box
 HINT = ("Click a unit in the last map (or set it above and press Show): the run then "
         "back-propagates from that one value, and every position with a nonzero gradient "
         "lights up. The cyan box is the theoretical receptive field; dark positions inside it "
@@ -25,11 +27,18 @@ HINT = ("Click a unit in the last map (or set it above and press Show): the run 
         "max-pool loser).")
 
 
-def box_overlay(shape: tuple[int, int], box: Box) -> np.ndarray:
-    """RGBA tint over a box ((first, last) per dimension; 1-D boxes cover the one row)."""
-    rgba = np.zeros((*shape, 4), dtype=np.uint8)
-    (y0, y1), (x0, x1) = box if len(box) == 2 else ((0, 0), box[0])
-    rgba[y0:y1 + 1, x0:x1 + 1] = BOX_TINT
+def box2(box: Box) -> Box:
+    """A box on a map as drawn: a 1-D box covers the one row of its 1 x L strip."""
+    return box if len(box) == 2 else ((0, 0), box[0])
+
+
+def box_overlay(strength: np.ndarray, box: Box) -> np.ndarray:
+    """RGBA tint on the positions inside the box ((first, last) per dimension) that have no
+    influence, so holes and gaps stand out from the lit positions."""
+    rgba = np.zeros((*strength.shape, 4), dtype=np.uint8)
+    (y0, y1), (x0, x1) = box2(box)
+    inside = rgba[y0:y1 + 1, x0:x1 + 1]
+    inside[strength[y0:y1 + 1, x0:x1 + 1] == 0] = BOX_TINT
     return rgba
 
 
@@ -39,16 +48,13 @@ class ReceptiveFieldPanel(Panel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.chooser = LayerChooser()
-        self.batch_box = QSpinBox()
-        self.batch_box.setPrefix("batch ")
-        self.channel_box = QSpinBox()
-        self.channel_box.setPrefix("channel ")
-        self.position_boxes = [QSpinBox(), QSpinBox()]
+        self.units = UnitBoxes()
+        self.batch_box, self.channel_box = self.units.batch_box, self.units.channel_box
+        self.position_boxes = self.units.position_boxes
         self.show_button = QPushButton("Show")
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Unit of:"))
-        for w in (self.chooser, self.batch_box, self.channel_box, *self.position_boxes,
-                  self.show_button):
+        for w in (self.chooser, self.units, self.show_button):
             bar.addWidget(w)
         bar.addStretch(1)
         self.plot = pg.GraphicsLayoutWidget()
@@ -61,8 +67,7 @@ class ReceptiveFieldPanel(Panel):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.summary)
         self.chooser.keyChanged.connect(lambda _k: self.refresh())
-        self.batch_box.valueChanged.connect(lambda _v: self.refresh())
-        self.channel_box.valueChanged.connect(lambda _v: self.refresh())
+        self.units.changed.connect(self.refresh)
         self.show_button.clicked.connect(self._on_show_clicked)
         self.plot.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
 
@@ -76,39 +81,24 @@ class ReceptiveFieldPanel(Panel):
         obj = result.objective
         layer = obj.layer if obj.layer >= 0 else len(result.layers) - 1
         self._fill_chooser(result)
-        for w in (self.chooser, self.batch_box, self.channel_box, *self.position_boxes):
-            w.blockSignals(True)
+        self._pending = None  # the unit asked for wins over an older stack selection
+        self.chooser.blockSignals(True)
         self.chooser.select_key(layer)
-        self._fit_boxes(result.layers[layer].output_shape)
-        self.batch_box.setValue(obj.batch)
-        self.channel_box.setValue(obj.channel)
-        for box, p in zip(self.position_boxes, obj.position):
-            box.setValue(p)
-        for w in (self.chooser, self.batch_box, self.channel_box, *self.position_boxes):
-            w.blockSignals(False)
+        self.chooser.blockSignals(False)
+        self.units.fit(result.layers[layer].output_shape)
+        self.units.set_unit(obj.batch, obj.channel, obj.position)
 
     def _fill_chooser(self, result) -> None:
         self.chooser.set_items([(lr.index, f"{lr.label}  {fmt_shape(lr.output_shape)}")
                                 for lr in result.layers if len(lr.output_shape) in (3, 4)])
-
-    def _fit_boxes(self, shape) -> None:
-        self.batch_box.setMaximum(shape[0] - 1)
-        self.channel_box.setMaximum(shape[1] - 1)
-        for j, box in enumerate(self.position_boxes):
-            box.setVisible(j < len(shape) - 2)
-            if j < len(shape) - 2:
-                box.setMaximum(shape[2 + j] - 1)
-                box.setPrefix(("y ", "x ")[j] if len(shape) == 4 else "position ")
 
     # -- the unit and its stages ----------------------------------------------------------------
     def unit(self) -> Objective | None:
         key = self.chooser.key()
         if key is None:
             return None
-        n = len(self.result.layers[key].output_shape) - 2
-        return Objective(kind="unit", layer=key, batch=self.batch_box.value(),
-                         channel=self.channel_box.value(),
-                         position=tuple(b.value() for b in self.position_boxes[:n]))
+        return Objective(kind="unit", layer=key, batch=self.units.batch,
+                         channel=self.units.channel, position=self.units.position)
 
     def _shown_unit(self) -> Objective | None:
         """The result's unit objective if it is the unit the controls point at."""
@@ -134,9 +124,9 @@ class ReceptiveFieldPanel(Panel):
             self._set_stages([])
             self.summary.setText("No layer has a spatial output (N, C, H, W) or (N, C, L).")
             return
-        self._fit_boxes(self.result.layers[key].output_shape)
+        self.units.fit(self.result.layers[key].output_shape)
         obj = self._shown_unit()
-        b, c = self.batch_box.value(), self.channel_box.value()
+        b, c = self.units.batch, self.units.channel
         stages = []
         if obj is not None:
             boxes = receptive_boxes(self.report, obj.layer, obj.position)
@@ -145,7 +135,8 @@ class ReceptiveFieldPanel(Panel):
             for (name, grad), box in zip(grads, boxes):
                 if grad is not None and grad.ndim in (3, 4) and box is not None:
                     strength = influence(grad, obj.batch)
-                    stages.append({"name": name, "strength": strength, "box": box})
+                    stages.append({"name": name, "strength": strength, "box": box,
+                                   "nonzero": int((strength > 0).sum())})
         lr = self.result.layers[key]
         stages.append({"name": lr.label, "pick": lr.activation[b, c],
                        "unit": obj.position if obj is not None else None})
@@ -168,28 +159,26 @@ class ReceptiveFieldPanel(Panel):
                 continue
             strength = st["strength"]
             view.set_map(influence_display(strength), "magma", (0.0, 1.0))
-            view.set_overlay(box_overlay(strength.shape, st["box"]))
-            st["nonzero"] = int((strength > 0).sum())
+            view.set_overlay(box_overlay(strength, st["box"]))
             view.set_title(f"{st['name']}: {st['nonzero']} influencing")
-            (y0, y1), (x0, x1) = st["box"] if len(st["box"]) == 2 else ((0, 0), st["box"][0])
+            (y0, y1), (x0, x1) = box2(st["box"])
             view.add_rect(y0, x0, y1 - y0 + 1, x1 - x0 + 1, "#00e5ff", 2)
 
     def _describe(self, obj: Objective, stages: list[dict]) -> str:
         info = self.report.layers[obj.layer]
         where = ", ".join(str(i) for i in (obj.batch, obj.channel, *obj.position))
-        lines = [f"<b>{info.label} output[{where}]</b>: receptive field on the input "
+        lines = [f"<b>{escape(info.label)} output[{where}]</b>: receptive field on the input "
                  f"{info.receptive_field} (LayerInfo.receptive_field)."]
         for st in stages[:-1]:
             box = st["box"]
             area = int(np.prod([hi - lo + 1 for lo, hi in box]))
             spans = " x ".join(f"{lo}\u2013{hi}" for lo, hi in box)
-            inside = st["strength"][tuple(slice(lo, hi + 1) for lo, hi in
-                                          (box if len(box) == 2 else ((0, 0), box[0])))]
+            inside = st["strength"][tuple(slice(lo, hi + 1) for lo, hi in box2(box))]
             dark = area - int((inside > 0).sum())
-            lines.append(f"{st['name']}: {st['nonzero']} positions with nonzero gradient; box "
-                         f"{spans} ({area} positions)" + (f", {dark} of them dark" if dark
-                                                          else ""))
-        return "<br>".join(lines) + "<br>" + HINT
+            lines.append(f"{escape(st['name'])}: {st['nonzero']} positions with nonzero "
+                         f"gradient; box {spans} ({area} positions)"
+                         + (f", {dark} of them dark" if dark else ""))
+        return "<br>".join(lines) + "<br>" + escape(HINT)
 
     def _on_show_clicked(self) -> None:
         unit = self.unit() if self.result is not None else None
@@ -204,10 +193,7 @@ class ReceptiveFieldPanel(Panel):
             return
         values = self.stages[-1]["pick"]
         position = hit if values.ndim == 2 else hit[1:]
-        for box, p in zip(self.position_boxes, position):
-            box.blockSignals(True)
-            box.setValue(p)
-            box.blockSignals(False)
+        self.units.set_unit(self.units.batch, self.units.channel, position)
         self._on_show_clicked()
 
     def export_rgb(self):

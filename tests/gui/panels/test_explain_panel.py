@@ -84,3 +84,10 @@ def test_coverage_strip_marks_unread_input_and_ceils_extra_window():
     padded = infer([L("MaxPool1d", kernel_size=2, padding=1)], (1, 1, 6)).layers[0]
     strip, left = coverage_strip(window_dims(padded)[0])
     assert left == -1 and tuple(strip[0, 0]) == PAD == tuple(strip[0, 7])
+
+
+def test_long_inputs_draw_a_bounded_strip_of_their_end():
+    info = infer([L("Conv1d", out_channels=1, kernel_size=3, stride=2)], (1, 1, 200_001)).layers[0]
+    strip, left = coverage_strip(window_dims(info)[0])
+    assert strip.shape == (1 + 32, 1024, 3) and left == 200_001 - 1024
+    assert tuple(strip[0, -1]) == READ and tuple(strip[-1, -1]) == TAP  # last window at the end

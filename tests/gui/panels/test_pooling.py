@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from convexplorer.gui.panels.pooling import PoolingPanel
+from convexplorer.model.spec import Objective
 
 from .helpers import L, click_scene, hover_scene, load_png, pixel, run_layers, show
 
@@ -87,8 +88,10 @@ def test_hover_reads_out_index_and_win_count(panel, qtbot, dgc_result):
                                     f"{divmod(flat, 42)}")
     y, x = divmod(flat, 42)
     hover_scene(qtbot, panel.plot, panel.input_view.scene_pos(y, x),
-                until=lambda: panel.readout.text().startswith("input"))
-    assert panel.readout.text().endswith(f"won {panel.counts[y, x]} window(s)")
+                until=lambda: "won" in panel.readout.text())
+    value = dgc_result.layers[2].activation[0, 0, y, x]
+    assert panel.readout.text() == (f"depthwise (Conv2d) output[0, 0, {y}, {x}] = {value:.6g}"
+                                    f", won {panel.counts[y, x]} window(s)")
 
 
 def test_export_marks_winners_in_colour(panel, tmp_path):
@@ -134,3 +137,12 @@ def test_adaptive_max_pool_windows(qtbot):
     window = panel.input_view.marks("pick")[0].rect()
     # output 2 of 3 over 7 reads rows/columns floor(2*7/3)=4 .. ceil(3*7/3)-1=6
     assert (window.y(), window.x(), window.height(), window.width()) == (4, 4, 3, 3)
+
+
+def test_an_objective_before_the_pool_sends_no_gradient_through_it(qtbot):
+    result = run_layers([L("ReLU"), L("MaxPool2d", kernel_size=2, return_indices=True)],
+                        (1, 1, 6, 6), objective=Objective(kind="sum", layer=0))
+    panel = show(qtbot, PoolingPanel())
+    panel.set_result(result, None)
+    assert "objective is taken before this pool" in panel.summary.text()
+    assert "only to the winners" not in panel.summary.text()

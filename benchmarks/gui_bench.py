@@ -1,0 +1,261 @@
+"""The window-side figures of ``benchmarks/bench.py``: edit-to-pixels latency and how long the
+GUI thread ever goes without processing events, measured in the real ``MainWindow`` offscreen.
+
+An edit is what a user does: a new value in the ``out_channels`` spin box of the first layer's
+form (``LayerForm``), which goes form -> pipeline -> shape inference -> runner -> worker thread
+(engine) -> queued result -> panels. Its latency ends when the panels have drawn the new result
+(``runner.resultShown``) *and* the pending paint has been processed ("pixels").
+
+The runner waits ``DEBOUNCE_MS`` (120 ms) after the last edit before it starts a run, on
+purpose, to merge a burst of keystrokes. ``edit_to_pixels_ms`` excludes that wait (the edit is
+followed by ``runner.flush()``, as if the debounce were zero); ``edit_to_pixels_debounced_ms``
+is the same edit through the ordinary debounced path, i.e. what a user sees.
+
+    python benchmarks/gui_bench.py [REPEATS]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+FIELD = "out_channels"  # the edited parameter (of a Conv2d)
+# The edited layer: conv2 of MNISTConvNet (conv1's out_channels is pinned by conv2's explicit
+# in_channels=10) and the first Conv2d of the large config (the largest output to draw).
+SMALL_LAYER, LARGE_LAYER = 3, 0
+TICK_MS = 5  # the probe timer of ui_max_block_ms
+WAIT_S = 60  # the longest any single wait may take before the benchmark gives up
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def _now() -> float:
+    return time.perf_counter()
+
+
+def _median(xs) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _wait_for(signal, timeout_s: float = WAIT_S) -> bool:
+    """Run the event loop until ``signal`` fires (True) or ``timeout_s`` passes (False)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    fired = []
+
+    def done(*_args):
+        fired.append(True)
+        loop.quit()
+
+    signal.connect(done)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if not fired:
+        loop.exec()
+    signal.disconnect(done)
+    return bool(fired)
+
+
+class Edits:
+    """A window on ``config`` with layer 0 selected, and its ``out_channels`` spin box."""
+
+    def __init__(self, app, config, path=None, layer: int = 0):
+        from convexplorer.gui.main_window import MainWindow
+
+        self.app = app
+        self.window = MainWindow(config, path)
+        self.window.resize(1400, 880)
+        self.window.show()
+        if not _wait_for(self.window.runner.resultShown):
+            raise BenchError(f"the first run of {config.name} showed no result")
+        self.layer = layer
+        self.window.pipeline.select(layer)
+        app.processEvents()
+        self.spin = self.window.form.editor(FIELD).spins[0]
+        self.base = int(self.window.pipeline.config.layers[layer].value(FIELD))
+        self.count = 0
+
+    def next_value(self) -> int:
+        """A value not among the engine's 4 cached stacks: every edit builds new modules, as a
+        real edit does."""
+        self.count += 1
+        return max(1, self.base - 4 + self.count % 16)
+
+    def config_with(self, value: int):
+        from dataclasses import replace
+
+        cfg = self.window.pipeline.config
+        layers = list(cfg.layers)
+        layers[self.layer] = layers[self.layer].with_params(**{FIELD: value})
+        return replace(cfg, layers=tuple(layers))
+
+    def edit(self, flush: bool) -> dict:
+        """One edit, timed to the panels' paint. Returns the phases in ms."""
+        runner = self.window.runner
+        marks: dict = {}
+
+        def on_state(state, _message):
+            marks.setdefault(state, _now())
+
+        runner.stateChanged.connect(on_state)
+        value = self.next_value()
+        t0 = _now()
+        self.spin.setValue(value)  # emits valueChanged like a click on the arrow / typing
+        t_edit = _now()
+        if flush:
+            runner.flush()
+        if not _wait_for(runner.resultShown):
+            raise BenchError("an edit showed no result")
+        t_shown = _now()
+        self.app.processEvents()  # the paint the redraw scheduled
+        t_painted = _now()
+        runner.stateChanged.disconnect(on_state)
+        if int(self.window.pipeline.config.layers[self.layer].value(FIELD)) != value:
+            raise BenchError("the spin box edit did not reach the pipeline")
+        result = self.window.last_result
+        return {
+            "form_ms": (t_edit - t0) * 1e3,  # form -> pipeline -> inference -> views
+            "shown_ms": (t_shown - t0) * 1e3,
+            "pixels_ms": (t_painted - t0) * 1e3,
+            "draw_ms": (t_shown - marks.get("ready", t_shown)) * 1e3,  # panels' set_result
+            "paint_ms": (t_painted - t_shown) * 1e3,
+            "worker_engine_ms": float(getattr(result, "total_ms", 0.0)),
+        }
+
+    def engine_alone_ms(self) -> float:
+        """engine.run of the same kind of edit, with no window involved: called directly, in
+        the runner's worker thread (the thread the window's runs use: torch's thread pool
+        behaves differently from another calling thread)."""
+        from convexplorer.engine.run import run
+
+        cfg = self.config_with(self.next_value())
+        base_dir = self.window.pipeline.base_dir
+
+        def timed():
+            t = _now()
+            run(cfg, base_dir=base_dir)
+            return (_now() - t) * 1e3
+
+        return self.window.runner._pool().submit(timed).result(timeout=WAIT_S)
+
+    def close(self) -> None:
+        self.window.shutdown()  # not close(): the edited config would ask to be saved
+        self.window.hide()
+        self.window.deleteLater()
+        self.app.processEvents()
+
+
+def edit_figures(app, config, path, layer: int, repeats: int, prefix: str) -> dict:
+    """Edit latency with and without the debounce, interleaved with engine-alone runs."""
+    ed = Edits(app, config, path, layer)
+    try:
+        for _ in range(2):  # warm-up: first builds, first draws of each size
+            ed.edit(flush=True)
+            ed.engine_alone_ms()
+        flushed, debounced, engine = [], [], []
+        for _ in range(repeats):
+            flushed.append(ed.edit(flush=True))
+            engine.append(ed.engine_alone_ms())
+            debounced.append(ed.edit(flush=False))
+    finally:
+        ed.close()
+    out = {f"{prefix}edit_to_pixels_ms": _median([e["pixels_ms"] for e in flushed]),
+           f"{prefix}edit_to_pixels_debounced_ms": _median([e["pixels_ms"] for e in debounced]),
+           f"{prefix}engine_alone_ms": _median(engine)}
+    for phase in ("form_ms", "draw_ms", "paint_ms", "worker_engine_ms"):
+        out[f"{prefix}edit_{phase}"] = _median([e[phase] for e in flushed])
+    return out
+
+
+def block_figures(app, config, repeats: int) -> dict:
+    """ui_max_block_ms: the largest gap between ticks of a ``TICK_MS`` timer while edits keep
+    the large config running: edits that wait for their result, debounced edits, and edits
+    that cancel the run in progress."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    ed = Edits(app, config, None, LARGE_LAYER)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(lambda: ticks.append(_now()))
+    loop = QEventLoop()
+    runner = ed.window.runner
+    plan = ["flush", "debounce", "cancel"] * max(2, repeats)
+    state = {"i": 0, "cancelled": 0}
+    engine_ms = ed.engine_alone_ms()
+
+    def step():
+        if state["i"] >= len(plan):
+            loop.quit()
+            return
+        kind = plan[state["i"]]
+        state["i"] += 1
+        ed.spin.setValue(ed.next_value())
+        if kind != "debounce":
+            runner.flush()
+        if kind == "cancel":  # a second edit while the first run is under way
+            def again():
+                ed.spin.setValue(ed.next_value())
+                runner.flush()
+                state["cancelled"] += 1
+            QTimer.singleShot(max(1, int(engine_ms / 3)), again)
+
+    def on_shown(_result):
+        QTimer.singleShot(0, step)
+
+    runner.resultShown.connect(on_shown)
+    try:
+        dropped0 = runner.dropped
+        timer.start()
+        QTimer.singleShot(0, step)
+        QTimer.singleShot(WAIT_S * 1000, loop.quit)
+        loop.exec()
+        timer.stop()
+        runner.resultShown.disconnect(on_shown)
+        if state["i"] < len(plan):
+            raise BenchError("ui_max_block_ms: the edits stalled")
+        dropped = runner.dropped - dropped0
+    finally:
+        ed.close()
+    gaps = sorted((b - a) * 1e3 for a, b in zip(ticks, ticks[1:]))
+    return {"ui_max_block_ms": gaps[-1] if gaps else float("nan"),
+            "ui_p99_gap_ms": gaps[int(0.99 * (len(gaps) - 1))] if gaps else float("nan"),
+            "ui_runs": len(plan) + state["cancelled"], "ui_results_dropped": dropped}
+
+
+def bench_gui(repeats: int) -> dict:
+    """All window-side figures (see the module docstring); needs no display."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from benchmarks.bench import large_config
+    from convexplorer.gui.app import make_app
+    from convexplorer.model.config_io import load_config
+    from convexplorer.resources_path import DEFAULT_EXAMPLE, example_path
+
+    app = make_app()
+    path = example_path(DEFAULT_EXAMPLE)
+    small = edit_figures(app, load_config(path), path, SMALL_LAYER, repeats, "")
+    large = edit_figures(app, large_config(), None, LARGE_LAYER, max(3, repeats // 2 + 1),
+                         "large_")
+    out = {k: v for k, v in small.items()}
+    out.update(large)
+    out["edit_to_pixels_ratio"] = large["large_edit_to_pixels_ms"] / large["large_engine_alone_ms"]
+    out["edit_to_pixels_debounced_ratio"] = (large["large_edit_to_pixels_debounced_ms"]
+                                             / large["large_engine_alone_ms"])
+    out.update(block_figures(app, large_config(), max(2, repeats // 2)))
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    figures = bench_gui(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    print(json.dumps(figures, indent=2))
