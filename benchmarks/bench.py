@@ -27,6 +27,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -228,15 +229,32 @@ def bench_cuda_agreement() -> dict:
     return {"cuda_max_rel_diff": worst, "cuda_indices_equal": indices_equal}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats (under two minutes)")
-    ap.add_argument("--json", help="write the figures to this file")
-    ap.add_argument("--device", default="cpu", help="also run the engine figures on this device")
-    ap.add_argument("--skip-gui", action="store_true", help="no window figures (no Qt needed)")
-    args = ap.parse_args(argv)
+def machine() -> str:
+    """CPU model, cores, Python, torch and Qt versions: what the figures were measured on."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    parts = [f"{cpu}, {os.cpu_count()} cores, {platform.system()}",
+             f"Python {platform.python_version()}"]
+    for name in ("torch", "PySide6"):
+        try:
+            mod = __import__(name)
+            parts.append(f"{name} {mod.__version__}")
+        except ImportError:
+            pass
+    return "; ".join(parts)
+
+
+def collect(args) -> dict:
     repeats = 5 if args.quick else 15
-    figures: dict = {"machine": f"{os.cpu_count()} cores, {sys.platform}", "quick": args.quick}
+    figures: dict = {"machine": machine(), "quick": args.quick}
     figures.update(bench_engine(repeats))
     figures.update(bench_shapes(repeats))
     figures.update(bench_memory())
@@ -244,17 +262,41 @@ def main(argv=None) -> int:
         figures.update(bench_engine(repeats, args.device))
         figures.update(bench_cuda_agreement())
     if not args.skip_gui:
-        figures.update(bench_startup(3 if args.quick else 5))
+        figures.update(bench_startup(3 if args.quick else 7))
         figures.update(bench_gui(repeats))
+    return figures
+
+
+def report(figures: dict) -> str:
+    """The figures as a table, each goal marked met or not."""
     width = max(len(k) for k in figures)
+    lines = []
     for k, v in figures.items():
         goal = GOALS.get(k)
         mark = ""
-        if goal and isinstance(v, int | float):
+        if goal and isinstance(v, int | float) and not isinstance(v, bool):
             ok = v <= goal[1]
             mark = f"   goal {goal[0]} {goal[1]:g}: {'met' if ok else 'NOT met'}"
         val = f"{v:.3f}" if isinstance(v, float) else str(v)
-        print(f"{k.ljust(width)}  {val}{mark}")
+        lines.append(f"{k.ljust(width)}  {val}{mark}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (under two minutes)")
+    ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--device", default="cpu", help="also run the engine figures on this device")
+    ap.add_argument("--skip-gui", action="store_true", help="no window figures (no Qt needed)")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="convexplorer-bench-") as settings:
+        # the window's settings, recent files and autosaves (this process and its children):
+        # the benchmark's edits must leave nothing to restore in the user's own folder
+        os.environ["CONVEXPLORER_CONFIG_DIR"] = settings
+        figures = collect(args)
+    figures["bench_seconds"] = round(time.perf_counter() - t0, 1)
+    print(report(figures))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0

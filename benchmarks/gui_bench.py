@@ -233,8 +233,18 @@ def block_figures(app, config, repeats: int) -> dict:
 
 
 def bench_gui(repeats: int) -> dict:
-    """All window-side figures (see the module docstring); needs no display."""
+    """All window-side figures (see the module docstring); needs no display. Settings,
+    recent files and autosaves go to a temporary folder (``CONVEXPLORER_CONFIG_DIR``) unless
+    the caller chose one: the edits must not leave work to restore in the user's own."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if "CONVEXPLORER_CONFIG_DIR" not in os.environ:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="convexplorer-bench-")
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ["CONVEXPLORER_CONFIG_DIR"] = folder
     from benchmarks.bench import large_config
     from convexplorer.gui.app import make_app
     from convexplorer.model.config_io import load_config

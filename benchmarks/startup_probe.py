@@ -36,6 +36,14 @@ def _ms() -> float:
 
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if "CONVEXPLORER_CONFIG_DIR" not in os.environ:  # no restore prompt, no recent files
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="convexplorer-probe-")
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ["CONVEXPLORER_CONFIG_DIR"] = folder
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     launch = os.environ.get("CONVEXPLORER_LAUNCH_T")
     marks: dict = {"python_start_ms": (T0 - float(launch)) * 1e3 if launch else 0.0}
@@ -53,7 +61,7 @@ def main() -> int:
 
         def finish():
             print(json.dumps(marks), flush=True)
-            qapp.quit()
+            qapp.exit(0)  # not quit(): that asks the windows first, and a prompt could stay
 
         def on_result(_result):
             if "result_ms" not in marks:

@@ -136,7 +136,57 @@ def _cached_modules(report: ShapeReport, seed: int, dev: torch.device) -> list:
 
 
 def _to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
-    return None if t is None else np.ascontiguousarray(t.detach().cpu().numpy())
+    if t is None:
+        return None
+    a = t.detach().cpu().numpy()
+    # expanded gradients (e.g. of a sum) have zero strides; give the GUI plain arrays
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+class _Timer:
+    """Per-layer forward times: wall clock on the CPU; CUDA events on a GPU, so timing does not
+    add a synchronisation after every layer."""
+
+    def __init__(self, dev: torch.device):
+        self.cuda = dev.type == "cuda"
+        self.marks: list = []
+
+    def mark(self) -> None:
+        if self.cuda:
+            ev = torch.cuda.Event(enable_timing=True)
+            ev.record()
+            self.marks.append(ev)
+        else:
+            self.marks.append(time.perf_counter())
+
+    def intervals_ms(self) -> list[float]:
+        m = self.marks
+        if self.cuda:
+            return [a.elapsed_time(b) for a, b in zip(m, m[1:])]
+        return [(b - a) * 1e3 for a, b in zip(m, m[1:])]
+
+
+def _host_arrays(tensors: list[torch.Tensor | None]) -> list[np.ndarray | None]:
+    """Tensors to numpy. On the CPU these are zero-copy views; on a GPU all float32 tensors go
+    through one device-side concatenation and one transfer (instead of one transfer and one
+    synchronisation per tensor)."""
+    out: list[np.ndarray | None] = [None] * len(tensors)
+    on_device = [i for i, t in enumerate(tensors) if t is not None and t.device.type != "cpu"]
+    for i, t in enumerate(tensors):
+        if t is not None and t.device.type == "cpu":
+            out[i] = _to_numpy(t)
+    floats = [i for i in on_device if tensors[i].dtype == torch.float32]
+    if floats:
+        flat = torch.cat([tensors[i].detach().reshape(-1) for i in floats]).cpu().numpy()
+        pos = 0
+        for i in floats:
+            n = tensors[i].numel()
+            out[i] = flat[pos:pos + n].reshape(tuple(tensors[i].shape))
+            pos += n
+    for i in on_device:
+        if out[i] is None:
+            out[i] = _to_numpy(tensors[i])
+    return out
 
 
 def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start) -> RunResult:
@@ -150,13 +200,13 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
     outputs: list[torch.Tensor] = []
     indices: dict[int, torch.Tensor] = {}
     grads_out: dict[int, torch.Tensor] = {}
-    times: list[float] = []
+    timer = _Timer(dev)
     h = x
     t_fwd = time.perf_counter()
+    timer.mark()
     for info, module in zip(report.layers, modules):
         if cancel is not None and cancel():
             raise Cancelled()
-        t0 = time.perf_counter()
         try:
             if info.indices_from is not None:
                 y = module(h, indices[info.indices_from], output_size=info.unpool_size)
@@ -169,8 +219,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
                            f"{str(exc).strip().splitlines()[0]}") from None
         if isinstance(y, tuple):
             y, indices[info.index] = y
-        _sync(dev)
-        times.append((time.perf_counter() - t0) * 1e3)
+        timer.mark()
         if y.requires_grad:
             # a tensor hook keeps the gradient as autograd hands it over (cheaper than
             # retain_grad, which accumulates into a new buffer)
@@ -185,8 +234,21 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
     obj.backward()
     _sync(dev)
     backward_ms = (time.perf_counter() - t_bwd) * 1e3
+    times = timer.intervals_ms()
+
+    # Everything that goes back to numpy, gathered so a GPU transfers it in one go.
+    params = [list(m.named_parameters()) for m in modules]
+    tensors: list[torch.Tensor | None] = [x.grad, obj.detach().reshape(1)]
+    for info, y, named in zip(report.layers, outputs, params):
+        tensors += [y, grads_out.get(info.index), indices.get(info.index)]
+        for _, p in named:
+            tensors += [p, p.grad]
+    norms = [p.grad.norm() if p.grad is not None else None for ps in params for _, p in ps]
+    tensors += norms
+    arrays = iter(_host_arrays(tensors))
+    grad_input, obj_value = next(arrays), float(next(arrays)[0])
     layers = []
-    for info, module, y, ms in zip(report.layers, modules, outputs, times):
+    for info, y, named, ms in zip(report.layers, outputs, params, times):
         lr = LayerResult(
             index=info.index,
             name=info.spec.name or str(info.index),
@@ -194,34 +256,34 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
             label=info.label,
             input_shape=tuple(info.input_shape),
             output_shape=tuple(y.shape),
-            activation=_to_numpy(y),
-            grad_output=_to_numpy(grads_out.get(info.index)),
-            indices=_to_numpy(indices.get(info.index)),
+            activation=next(arrays),
+            grad_output=next(arrays),
+            indices=next(arrays),
             indices_from=info.indices_from,
             param_count=info.params,
             macs=info.macs,
             time_ms=ms,
         )
-        for pname, p in module.named_parameters():
-            lr.params[pname] = _to_numpy(p)
-            if p.grad is not None:
-                lr.grads[pname] = _to_numpy(p.grad)
-                lr.grad_norms[pname] = float(p.grad.norm())
-            else:
-                lr.grads[pname] = np.zeros(tuple(p.shape), dtype=np.float32)
-                lr.grad_norms[pname] = 0.0
+        for pname, p in named:
+            lr.params[pname] = next(arrays)
+            grad = next(arrays)
+            lr.grads[pname] = grad if grad is not None else np.zeros(tuple(p.shape), np.float32)
         layers.append(lr)
+    for lr, named in zip(layers, params):
+        for pname, _ in named:
+            norm = next(arrays)
+            lr.grad_norms[pname] = float(norm) if norm is not None else 0.0
     where = labels[objective.layer] if labels and objective.layer != -1 else (
         labels[-1] if labels else "input")
     return RunResult(
         config=config,
         device=str(dev),
         input=x_np,
-        grad_input=_to_numpy(x.grad),
+        grad_input=grad_input,
         layers=layers,
         objective=objective,
         objective_label=objective.describe(where),
-        objective_value=float(obj.detach()),
+        objective_value=obj_value,
         forward_ms=forward_ms,
         backward_ms=backward_ms,
         total_ms=(time.perf_counter() - t_start) * 1e3,

@@ -97,8 +97,12 @@ def take_screenshot(app, window, out: str, timeout_s: float = SCREENSHOT_TIMEOUT
         loop.exec()
     else:
         problems = window.report.problems if window.report is not None else []
-        outcome["state"] = (f"not run: {problems[0]}" if problems
-                            else f"not run ({window.runner.state})")
+        if problems:
+            outcome["state"] = f"not run: {problems[0]}"
+        elif window.memory_banner.isVisible():  # above the memory limit: nobody to ask
+            outcome["state"] = f"not run: {window.memory_banner.text.lstrip(chr(0x26a0) + ' ')}"
+        else:
+            outcome["state"] = f"not run ({window.runner.state})"
     app.processEvents()
     path = Path(out)
     if path.parent and not path.parent.exists():

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 MAX_OPEN = 3  # more dialogs than this at once help nobody: the rest go to stderr only
+MAX_PRINTED = 3  # tracebacks of one error printed to stderr; repeats are only counted
 ISSUE_HINT = ("This is a bug in convexplorer. Your work is still open; saving it now is a good "
               "idea. Copy the details into a bug report.")
 
@@ -110,6 +111,7 @@ class ErrorReporter(QObject):
         self.window = parent
         self.dialogs: dict[tuple[str, str], ErrorDialog] = {}
         self.reported = 0
+        self._printed: dict[str, int] = {}
         self._installed = False
         self._previous_hooks = (None, None)
         self._showing = False
@@ -156,8 +158,11 @@ class ErrorReporter(QObject):
         """Show an exception (from any thread) in a dialog; also printed to stderr."""
         details = format_exception(exc_type, exc, tb)
         summary = exception_summary(exc_type, exc)
-        print(f"convexplorer: unexpected error{' ' + where if where else ''}:\n{details}",
-              file=sys.stderr)
+        seen = self._printed.get(summary, 0)
+        self._printed[summary] = seen + 1
+        if seen < MAX_PRINTED:  # an error in a paint handler repeats every frame
+            print(f"convexplorer: unexpected error{' ' + where if where else ''}:\n{details}",
+                  file=sys.stderr)
         message = (f"Something went wrong{' ' + where if where else ''}: {summary}"
                    f"\n\n{ISSUE_HINT}")
         if threading.current_thread() is threading.main_thread():

@@ -29,7 +29,7 @@ from . import stack_edits
 from .error_dialog import ErrorReporter
 from .file_actions import FileActions
 from .help_dialogs import ConceptsDialog, show_about
-from .input_panel import IMAGE_SUFFIXES, InputPanel
+from .input_panel import InputPanel
 from .layer_form import LayerForm
 from .layer_list import LayerList, LayerPalette, new_layer_spec
 from .memory_guard import MemoryBanner
@@ -38,6 +38,7 @@ from .shapes_table import ShapesTable
 from .status import RunStatus
 from .summary_view import RunSummary
 from .window_actions import build_menus, make_actions
+from .window_drops import dropped_path, open_dropped
 from .window_layout import build_central, build_docks, reset_layout
 
 APP_NAME = "convexplorer"
@@ -399,36 +400,18 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if self._dropped_path(event) is not None:
+        if dropped_path(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        path = self._dropped_path(event)
-        if path is None:
-            return
-        event.acceptProposedAction()
-        self.open_dropped(path)
-
-    @staticmethod
-    def _dropped_path(event) -> Path | None:
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        if not urls or not urls[0].isLocalFile():
-            return None
-        path = Path(urls[0].toLocalFile())
-        if path.suffix.lower() in IMAGE_SUFFIXES + (".npy", ".json"):
-            return path
-        return None
+        path = dropped_path(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_dropped(path)
 
     def open_dropped(self, path: Path) -> None:
         """An image or .npy file becomes the input; a .json file is opened as a config."""
-        suffix = path.suffix.lower()
-        if suffix == ".npy":
-            self.input_panel.set_npy(str(path))
-        elif suffix == ".json":
-            # reads the file first: a damaged or newer one is refused and nothing changes
-            self.file_actions.open_path(path)
-        else:
-            self.input_panel.set_image(str(path))
+        open_dropped(self, path)
 
     # -- keys and closing --------------------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
