@@ -6,17 +6,30 @@ side by side in the same run (see issue 6 and the README's "Speed" section).
 Figures:
   engine_overhead_ratio   engine.run (forward + capture of every output, indices and gradients +
                           backward + numpy) over plain torch forward+backward of the same layers
-  edit_to_pixels_ms       a parameter change in the form -> panels show the new result (small
-                          config, MNISTConvNet), in the real window, offscreen
-  edit_to_pixels_ratio    the same on the large config, over the engine time alone
-  ui_max_block_ms         longest gap of a 5 ms GUI timer while the large config runs repeatedly
+  edit_to_pixels_ms       a new value in a form's spin box -> panels drew and painted the new
+                          result (small config, MNISTConvNet), in the real window, offscreen;
+                          without the runner's deliberate 120 ms debounce (runner.flush())
+  edit_to_pixels_debounced_ms  the same through the debounce: what a user waits for a single
+                          edit after a pause
+  edit_to_pixels_ratio    edit_to_pixels on the large config, over the engine time alone
+                          (engine.run of the same kind of edit in the runner's worker thread)
+  edit_*_ms               where an edit's time goes: form (form -> pipeline -> shapes -> views),
+                          start (edit -> run handed to the worker), worker_engine (engine.run in
+                          the worker), draw (panels' set_result), paint (the paint that follows)
+  ui_max_block_ms         longest gap of a 5 ms GUI timer while edits keep the large config
+                          running (waiting for results, debounced, cancelling runs under way)
   startup_window_ratio    process start -> first painted window, over `python -c "import torch"`
   startup_result_ratio    process start -> first shown result, over the same
+  torch_imported_at_first_paint  starts whose torch import had begun when the window painted
   shape_inference_ms      shape inference of a 10-layer stack at 1x3x1024x1024
   shape_vs_torchinfo_ratio  that over torchinfo's summary of the same stack
   peak_memory_mib         peak resident memory of a process doing one large run
   cuda_*                  with --device cuda: the same engine figures on the GPU, and whether
                           CPU and CUDA agree (values within tolerance, pooling indices equal)
+  load_average_at_*       the machine's 1-minute load: other work there makes every figure noisy
+
+The window figures come from benchmarks/gui_bench.py and benchmarks/startup_probe.py; settings,
+recent files and autosaves go to a temporary folder (CONVEXPLORER_CONFIG_DIR) for the run.
 """
 
 from __future__ import annotations
@@ -169,7 +182,10 @@ def _probe_startup(env) -> dict:
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"startup_probe failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    data = json.loads(lines[-1])
+    if "window_ms" not in data or "result_ms" not in data:
+        raise RuntimeError(f"startup_probe saw no first paint or no result: {data}")
+    return data
 
 
 def bench_startup(repeats: int) -> dict:
@@ -254,7 +270,8 @@ def machine() -> str:
 
 def collect(args) -> dict:
     repeats = 5 if args.quick else 15
-    figures: dict = {"machine": machine(), "quick": args.quick}
+    figures: dict = {"machine": machine(), "quick": args.quick,
+                     "load_average_at_start": _load()}
     figures.update(bench_engine(repeats))
     figures.update(bench_shapes(repeats))
     figures.update(bench_memory())
@@ -264,7 +281,16 @@ def collect(args) -> dict:
     if not args.skip_gui:
         figures.update(bench_startup(3 if args.quick else 7))
         figures.update(bench_gui(repeats))
+    figures["load_average_at_end"] = _load()
     return figures
+
+
+def _load() -> float | None:
+    """The 1-minute load average: other work on the machine makes every figure noisier."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def report(figures: dict) -> str:

@@ -16,6 +16,7 @@ is the same edit through the ordinary debounced path, i.e. what a user sees.
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import sys
@@ -31,6 +32,7 @@ FIELD = "out_channels"  # the edited parameter (of a Conv2d)
 # in_channels=10) and the first Conv2d of the large config (the largest output to draw).
 SMALL_LAYER, LARGE_LAYER = 3, 0
 TICK_MS = 5  # the probe timer of ui_max_block_ms
+QUIET_MS = 200  # longer than the runner's debounce: the next edit starts a new burst
 WAIT_S = 60  # the longest any single wait may take before the benchmark gives up
 
 
@@ -65,8 +67,41 @@ def _wait_for(signal, timeout_s: float = WAIT_S) -> bool:
     return bool(fired)
 
 
+def _pause(ms: int) -> None:
+    """Run the event loop for ``ms`` milliseconds."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+class _PaintCounter:
+    """Counts the paint events of ``panel`` and the widgets inside it, until ``stop()``."""
+
+    def __init__(self, app, panel):
+        from PySide6.QtCore import QEvent, QObject
+        from PySide6.QtWidgets import QWidget
+
+        counter = self
+
+        class Filter(QObject):
+            def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+                if (event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                        and (obj is panel or panel.isAncestorOf(obj))):
+                    counter.count += 1
+                return False
+
+        self.app, self.count, self.filter = app, 0, Filter()
+        app.installEventFilter(self.filter)
+
+    def stop(self) -> int:
+        self.app.removeEventFilter(self.filter)
+        return self.count
+
+
 class Edits:
-    """A window on ``config`` with layer 0 selected, and its ``out_channels`` spin box."""
+    """A window on ``config`` with ``layer`` selected, and its ``out_channels`` spin box."""
 
     def __init__(self, app, config, path=None, layer: int = 0):
         from convexplorer.gui.main_window import MainWindow
@@ -98,8 +133,9 @@ class Edits:
         layers[self.layer] = layers[self.layer].with_params(**{FIELD: value})
         return replace(cfg, layers=tuple(layers))
 
-    def edit(self, flush: bool) -> dict:
-        """One edit, timed to the panels' paint. Returns the phases in ms."""
+    def edit(self, flush: bool, check_paint: bool = False) -> dict:
+        """One edit, timed to the panels' paint. Returns the phases in ms. ``check_paint``:
+        make sure the visible results tab was painted (costs a little; for a warm-up edit)."""
         runner = self.window.runner
         marks: dict = {}
 
@@ -108,6 +144,8 @@ class Edits:
 
         runner.stateChanged.connect(on_state)
         value = self.next_value()
+        if value == self.spin.value():  # no change, no run
+            value = self.next_value()
         t0 = _now()
         self.spin.setValue(value)  # emits valueChanged like a click on the arrow / typing
         t_edit = _now()
@@ -116,14 +154,20 @@ class Edits:
         if not _wait_for(runner.resultShown):
             raise BenchError("an edit showed no result")
         t_shown = _now()
+        painted = _PaintCounter(self.app, self.window.current_panel()) if check_paint else None
         self.app.processEvents()  # the paint the redraw scheduled
         t_painted = _now()
         runner.stateChanged.disconnect(on_state)
+        if painted is not None and painted.stop() == 0:
+            raise BenchError("the results tab was not painted after the result was shown")
         if int(self.window.pipeline.config.layers[self.layer].value(FIELD)) != value:
             raise BenchError("the spin box edit did not reach the pipeline")
         result = self.window.last_result
+        if int(result.config.layers[self.layer].value(FIELD)) != value:
+            raise BenchError("the result shown is not the edited config's")
         return {
             "form_ms": (t_edit - t0) * 1e3,  # form -> pipeline -> inference -> views
+            "start_ms": (marks.get("running", t_edit) - t0) * 1e3,  # the run handed to the worker
             "shown_ms": (t_shown - t0) * 1e3,
             "pixels_ms": (t_painted - t0) * 1e3,
             "draw_ms": (t_shown - marks.get("ready", t_shown)) * 1e3,  # panels' set_result
@@ -157,33 +201,36 @@ class Edits:
 def edit_figures(app, config, path, layer: int, repeats: int, prefix: str) -> dict:
     """Edit latency with and without the debounce, interleaved with engine-alone runs."""
     ed = Edits(app, config, path, layer)
+    gc.collect()  # start each section from the same garbage-collector state
     try:
-        for _ in range(2):  # warm-up: first builds, first draws of each size
-            ed.edit(flush=True)
+        for i in range(2):  # warm-up: first builds, first draws of each size
+            ed.edit(flush=True, check_paint=i == 0)
             ed.engine_alone_ms()
         flushed, debounced, engine = [], [], []
         for _ in range(repeats):
             flushed.append(ed.edit(flush=True))
             engine.append(ed.engine_alone_ms())
+            _pause(QUIET_MS)  # a single edit after a pause, not the tail of a burst
             debounced.append(ed.edit(flush=False))
     finally:
         ed.close()
     out = {f"{prefix}edit_to_pixels_ms": _median([e["pixels_ms"] for e in flushed]),
            f"{prefix}edit_to_pixels_debounced_ms": _median([e["pixels_ms"] for e in debounced]),
            f"{prefix}engine_alone_ms": _median(engine)}
-    for phase in ("form_ms", "draw_ms", "paint_ms", "worker_engine_ms"):
+    for phase in ("form_ms", "start_ms", "worker_engine_ms", "draw_ms", "paint_ms"):
         out[f"{prefix}edit_{phase}"] = _median([e[phase] for e in flushed])
+    out[f"{prefix}edit_debounced_start_ms"] = _median([e["start_ms"] for e in debounced])
     return out
 
 
-def block_figures(app, config, repeats: int) -> dict:
+def block_figures(app, config, repeats: int, ticks: list | None = None) -> dict:
     """ui_max_block_ms: the largest gap between ticks of a ``TICK_MS`` timer while edits keep
     the large config running: edits that wait for their result, debounced edits, and edits
     that cancel the run in progress."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     ed = Edits(app, config, None, LARGE_LAYER)
-    ticks: list[float] = []
+    ticks = [] if ticks is None else ticks  # the caller may keep them (profiling)
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(lambda: ticks.append(_now()))
@@ -192,6 +239,7 @@ def block_figures(app, config, repeats: int) -> dict:
     plan = ["flush", "debounce", "cancel"] * max(2, repeats)
     state = {"i": 0, "cancelled": 0}
     engine_ms = ed.engine_alone_ms()
+    gc.collect()
 
     def step():
         if state["i"] >= len(plan):
@@ -252,15 +300,14 @@ def bench_gui(repeats: int) -> dict:
 
     app = make_app()
     path = example_path(DEFAULT_EXAMPLE)
-    small = edit_figures(app, load_config(path), path, SMALL_LAYER, repeats, "")
-    large = edit_figures(app, large_config(), None, LARGE_LAYER, max(3, repeats // 2 + 1),
-                         "large_")
+    small = edit_figures(app, load_config(path), path, SMALL_LAYER, 2 * repeats, "")
+    large = edit_figures(app, large_config(), None, LARGE_LAYER, repeats, "large_")
     out = {k: v for k, v in small.items()}
     out.update(large)
     out["edit_to_pixels_ratio"] = large["large_edit_to_pixels_ms"] / large["large_engine_alone_ms"]
     out["edit_to_pixels_debounced_ratio"] = (large["large_edit_to_pixels_debounced_ms"]
                                              / large["large_engine_alone_ms"])
-    out.update(block_figures(app, large_config(), max(2, repeats // 2)))
+    out.update(block_figures(app, large_config(), max(3, repeats // 2)))
     return out
 
 

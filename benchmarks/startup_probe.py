@@ -27,7 +27,7 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-TIMEOUT_S = 120
+TIMEOUT_S = int(os.environ.get("CONVEXPLORER_PROBE_TIMEOUT", "120"))
 
 
 def _ms() -> float:
@@ -59,7 +59,13 @@ def main() -> int:
         qapp = real_make_app()
         marks["qapp_ms"] = _ms()
 
+        window: dict = {}
+
         def finish():
+            if "result_ms" not in marks and "w" in window:  # why not: say so
+                w = window["w"]
+                marks["runner_state"] = w.runner.state
+                marks["status"] = w.statusBar().currentMessage()
             print(json.dumps(marks), flush=True)
             qapp.exit(0)  # not quit(): that asks the windows first, and a prompt could stay
 
@@ -69,13 +75,19 @@ def main() -> int:
                 marks["torch_at_result"] = "torch" in sys.modules
                 QTimer.singleShot(0, finish)
 
+        def on_failed(message, _problems):
+            marks["run_failed"] = message
+            QTimer.singleShot(0, finish)
+
         class Watch(QObject):
             def eventFilter(self, obj, event):  # noqa: N802 - Qt override
                 kind = event.type()
                 if kind == QEvent.Type.Show and isinstance(obj, QMainWindow) \
                         and "show_ms" not in marks:
                     marks["show_ms"] = _ms()
+                    window["w"] = obj
                     obj.runner.resultShown.connect(on_result)
+                    obj.runner.runFailed.connect(on_failed)
                 elif kind == QEvent.Type.Paint and isinstance(obj, QMainWindow) \
                         and "first_paint_ms" not in marks:
                     marks["first_paint_ms"] = _ms()
@@ -83,6 +95,7 @@ def main() -> int:
 
                     def painted():
                         marks["window_ms"] = _ms()
+                        qapp.removeEventFilter(watch)  # its cost would slow the rest
 
                     QTimer.singleShot(0, painted)  # after the rest of this paint pass
                 return False
@@ -96,7 +109,8 @@ def main() -> int:
     app_mod.make_app = make_app
     code = app_mod.main([])
     if "result_ms" not in marks:
-        print(f"startup_probe: no result within {TIMEOUT_S} s", file=sys.stderr)
+        why = marks.get("run_failed") or f"no result within {TIMEOUT_S} s"
+        print(f"startup_probe: {why}", file=sys.stderr)
         return 1
     return code
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model.memory import estimate_bytes
+from ..model.memory import estimate_bytes, fmt_bytes
 from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config, Objective, layer_label
 from .build import build_modules
@@ -33,7 +33,7 @@ class Cancelled(Exception):
 
 
 def _oom_message(device: str, report: ShapeReport | None) -> str:
-    est = f" (about {estimate_bytes(report) / 2**20:.0f} MiB needed)" if report else ""
+    est = f" (about {fmt_bytes(estimate_bytes(report))} needed)" if report else ""
     return (f"out of memory on {device}{est}: use a smaller input, fewer channels or a larger "
             "stride")
 

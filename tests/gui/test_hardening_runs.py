@@ -210,11 +210,11 @@ def test_out_of_memory_is_reported_and_the_app_goes_on(qtbot):
 
     engine = FakeEngine()
     window = window_with(qtbot, engine, sync=True)
-    engine.fail = RunError("out of memory on cpu (about 9000 MiB needed): use a smaller input, "
+    engine.fail = RunError("out of memory on cpu (about 8.8 GiB needed): use a smaller input, "
                            "fewer channels or a larger stride")
     window.pipeline.set_seed(1)
     assert window.status.state == "failed" and "out of memory on cpu" in window.status.text
-    assert "Run failed: out of memory on cpu (about 9000 MiB needed)" in window.banner.text()
+    assert "Run failed: out of memory on cpu (about 8.8 GiB needed)" in window.banner.text()
     assert not window.errors.dialogs  # an expected failure: no bug dialog
     engine.fail = MemoryError()
     window.pipeline.set_seed(2)
