@@ -272,15 +272,15 @@ def collect(args) -> dict:
     repeats = 5 if args.quick else 15
     figures: dict = {"machine": machine(), "quick": args.quick,
                      "load_average_at_start": _load()}
-    figures.update(bench_engine(repeats))
+    figures.update(bench_engine(3 * repeats))  # cheap, and the noisiest ratio
     figures.update(bench_shapes(repeats))
     figures.update(bench_memory())
     if args.device != "cpu":
-        figures.update(bench_engine(repeats, args.device))
+        figures.update(bench_engine(3 * repeats, args.device))
         figures.update(bench_cuda_agreement())
     if not args.skip_gui:
         figures.update(bench_startup(3 if args.quick else 7))
-        figures.update(bench_gui(repeats))
+        figures.update(bench_gui(repeats + 2))
     figures["load_average_at_end"] = _load()
     return figures
 

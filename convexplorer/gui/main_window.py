@@ -238,7 +238,9 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         star = "*" if self.pipeline.dirty else ""
-        self.setWindowTitle(f"{self.pipeline.config.name}{star} - {APP_NAME}")
+        path = self.pipeline.path
+        shown = f"{path.name} ({self.pipeline.config.name})" if path else self.pipeline.config.name
+        self.setWindowTitle(f"{shown}{star} - {APP_NAME}")
 
     # -- runs --------------------------------------------------------------------------------
     def _request_run(self) -> None:

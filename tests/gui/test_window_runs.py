@@ -187,3 +187,11 @@ def test_screenshot_command(tmp_path):
     image = QImage(str(out))
     assert image.width() >= 1280 and image.height() >= 800
     assert _distinct_colours(image) > 30
+
+
+def test_title_names_the_file_and_marks_unsaved_work(qtbot, window, tmp_path):
+    config = replace(load_config(example_path("tutorial_maxpool1d.json")), name="pools")
+    window.open_config(config, tmp_path / "my_pools.json")
+    assert window.windowTitle() == "my_pools.json (pools) - convexplorer"
+    window.pipeline.set_seed(3)
+    assert window.windowTitle() == "my_pools.json (pools)* - convexplorer"
