@@ -4,6 +4,7 @@ edits and the pipeline's events into views and runs."""
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 from dataclasses import replace
@@ -43,6 +44,23 @@ from .window_layout import build_central, build_docks, reset_layout
 
 APP_NAME = "convexplorer"
 DEFAULT_SIZE = (1400, 880)
+START_FALLBACK_MS = 1000  # the first run starts after the first paint, or after this
+
+
+_gc_frozen = False
+
+
+def _freeze_gc() -> None:
+    """Once per process, after the first result (torch is loaded by then): collect, then move
+    every object alive into the collector's permanent generation. A full collection walks every
+    tracked object, and torch brings about 220 000 of them: each full collection (every few
+    hundred thousand allocations, whichever thread triggers it) would otherwise block the GUI
+    thread for about 95 ms on two cores. Frozen, they are never walked again."""
+    global _gc_frozen
+    if not _gc_frozen:
+        _gc_frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 class MainWindow(QMainWindow):
@@ -63,6 +81,10 @@ class MainWindow(QMainWindow):
         self._dialogs: list = []
         self.errors = ErrorReporter(self)  # gui.app.main installs it as sys.excepthook
         self._started = False
+        self._start_timer = QTimer(self)  # start() if the first paint does not come
+        self._start_timer.setSingleShot(True)
+        self._start_timer.setInterval(START_FALLBACK_MS)
+        self._start_timer.timeout.connect(self.start)
         self._shown_selection: int | None = -1  # what the panels were last told
         self.file_actions = FileActions(self)
         self.window_actions = make_actions(self)
@@ -137,17 +159,26 @@ class MainWindow(QMainWindow):
         return self.tabs.currentWidget()
 
     # -- start-up ----------------------------------------------------------------------------
+    # The first run imports torch in the worker. That import holds the GIL for much of its
+    # second or more, so started before the window's first paint it delays the paint (by about
+    # half a second on two cores): start once the first paint is done, or after
+    # START_FALLBACK_MS if no paint comes (e.g. a window shown minimised).
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         if not self._started:
-            # torch loads in the worker once the window is up, not before it is drawn
-            QTimer.singleShot(0, self.start)
+            self._start_timer.start()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._started:
+            QTimer.singleShot(0, self, self.start)  # after the rest of this paint pass
 
     def start(self) -> None:
         """List the devices and make the first run (once)."""
         if self._started or self.runner.closed:
             return
         self._started = True
+        self._start_timer.stop()
         self.runner.request_devices()
         self._request_run()
 
@@ -189,6 +220,9 @@ class MainWindow(QMainWindow):
             report = infer(config.layers, shape)
         self.report = report
         self.estimate = estimate_bytes(report) if report.ok else None
+        if run and self._started:
+            # the worker starts on the run while this thread updates the views
+            self._request_run()
         self.status.set_memory(self.estimate, self.memory_limit)
         self.input_panel.set_config(config, shape, self.input_error or self._input_note(report))
         if self.last_result is None or self.last_result.config.device != config.device:
@@ -196,8 +230,6 @@ class MainWindow(QMainWindow):
         self._show_selection()
         self._update_edit_actions()
         self._update_title()
-        if run and self._started:
-            self._request_run()
 
     @staticmethod
     def _input_note(report: ShapeReport) -> str:
@@ -295,6 +327,8 @@ class MainWindow(QMainWindow):
         self.window_actions["stop"].setEnabled(state in ("waiting", "running"))
 
     def _on_result(self, result, report) -> None:
+        if not _gc_frozen:
+            QTimer.singleShot(0, _freeze_gc)  # once the first result is on screen
         self.last_result, self.last_report = result, report
         self._show_banner("")
         self.memory_banner.setVisible(False)

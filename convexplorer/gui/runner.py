@@ -1,11 +1,13 @@
 """The runner: real runs on one worker thread, off the GUI thread.
 
-A request is debounced (trailing edge), then handed to a single-worker executor. Each request
-bumps a generation number and sets the previous run's cancel flag (``engine.run`` checks it
-between layers); a result whose generation is stale is dropped when it arrives. Results reach
-the GUI thread through a queued signal. torch is imported only in the worker
-(``convexplorer.engine.run`` is imported there), so the window shows before torch loads and the
-GUI thread never waits on it -- except in ``shutdown()``, which joins the worker on close.
+A request after a quiet spell (none in the last ``DEBOUNCE_MS``, nothing waiting or running)
+starts at once; the rest of a burst is debounced (trailing edge, so the burst's last request
+always runs). Runs go to a single-worker executor. Each request bumps a generation number and
+sets the previous run's cancel flag (``engine.run`` checks it between layers); a result whose
+generation is stale is dropped when it arrives. Results reach the GUI thread through a queued
+signal. torch is imported only in the worker (``convexplorer.engine.run`` is imported there),
+so the window shows before torch loads and the GUI thread never waits on it -- except in
+``shutdown()``, which joins the worker on close.
 
 ``sync=True`` runs requests at once in the calling thread (tests); no thread is started.
 
@@ -27,7 +29,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-DEBOUNCE_MS = 120  # trailing edge: long enough to merge a burst of keystrokes, short to feel live
+DEBOUNCE_MS = 120  # long enough to merge a burst of keystrokes, short to feel live
 THREAD_PREFIX = "convexplorer-runner"
 
 IDLE, WAITING, RUNNING, READY, FAILED, CANCELLED = (
@@ -73,9 +75,12 @@ class Runner(QObject):
     def __init__(self, parent: QObject | None = None, *, sync: bool = False,
                  debounce_ms: int = DEBOUNCE_MS,
                  run_fn: Callable[..., Any] | None = None,
-                 devices_fn: Callable[[], Any] | None = None):
+                 devices_fn: Callable[[], Any] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         super().__init__(parent)
         self.sync = sync
+        self._clock = clock  # seconds; tests inject their own
+        self._last_request = float("-inf")
         self._run_fn = run_fn or _engine_run
         self._devices_fn = devices_fn or _engine_devices
         self._generation = 0
@@ -99,15 +104,21 @@ class Runner(QObject):
         return self._generation
 
     def request(self, config, base_dir=None, report=None, input_array=None) -> int:
-        """Run ``config`` after the debounce delay; cancels the run in progress. Returns the
-        request's generation."""
+        """Run ``config``: at once after a quiet spell, else after the debounce delay (leading
+        and trailing edge); cancels the run in progress. Returns the request's generation."""
         if self._closed:
             return self._generation
+        now = self._clock()
+        quiet = (now - self._last_request >= self._timer.interval() / 1e3
+                 and self._pending is None and self.state not in (WAITING, RUNNING))
+        self._last_request = now
         self._generation += 1
         if self._cancel is not None:
             self._cancel.set()
         self._pending = RunRequest(self._generation, config, base_dir, report, input_array)
-        if self.sync:
+        if self.sync or quiet:
+            # A single edit after a pause need not wait: only a burst's later edits are merged.
+            self._timer.stop()
             self._submit()
         else:
             self._set_state(WAITING)

@@ -137,6 +137,16 @@ def test_threaded_result_of_an_uncancellable_run_arrives_stale(qtbot, collect):
     assert not runner_threads()
 
 
+class FakeClock:
+    """Seconds that move only when the test says so."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_debounce_merges_a_burst_of_requests(qtbot, collect):
     calls = []
 
@@ -144,16 +154,83 @@ def test_debounce_merges_a_burst_of_requests(qtbot, collect):
         calls.append(config)
         return result(config, generation)
 
-    runner = Runner(debounce_ms=50, run_fn=run_fn)
+    clock = FakeClock()
+    runner = Runner(debounce_ms=50, run_fn=run_fn, clock=clock)
     got = collect(runner)
     with qtbot.waitSignal(runner.resultShown, timeout=5000):
         for i in range(5):
             runner.request(i)
-    assert calls == [4]
-    assert runner.runs_started == 1
+            clock.now += 0.01  # keystrokes 10 ms apart
+    # the first starts at once (its result is stale by the time it arrives); the rest of the
+    # burst is merged into one run of the last request
+    qtbot.waitUntil(lambda: runner.runs_started == 2, timeout=5000)
+    assert calls == [0, 4]
     assert [r.config for r, _ in got["results"]] == [4]
-    assert got["states"][:1] == ["waiting"]
+    assert got["states"][:2] == ["running", "waiting"]
     runner.shutdown()
+    assert not runner_threads()
+
+
+def test_leading_edge_a_request_after_a_quiet_spell_starts_at_once(qtbot, collect):
+    calls = []
+    release = threading.Event()
+
+    def run_fn(config, *, generation, **_):
+        calls.append(config)
+        release.wait(5)
+        return result(config, generation)
+
+    clock = FakeClock()
+    runner = Runner(debounce_ms=60_000, run_fn=run_fn, clock=clock)  # a debounce never ends
+    got = collect(runner)
+    runner.request("first")
+    assert runner.runs_started == 1 and runner.state == "running"  # no debounce wait
+    release.set()
+    with qtbot.waitSignal(runner.resultShown, timeout=5000):
+        pass
+    clock.now += 0.01  # soon after: the tail of a burst, so it waits for the debounce
+    runner.request("soon")
+    assert runner.runs_started == 1 and runner.state == "waiting"
+    clock.now += 61.0  # a quiet spell; the request waiting still holds the next one back
+    runner.request("while waiting")
+    assert runner.runs_started == 1 and runner.state == "waiting"
+    with qtbot.waitSignal(runner.resultShown, timeout=5000):
+        runner.flush()  # the trailing edge: the burst's last request runs
+    clock.now += 61.0
+    runner.request("after a pause")
+    assert runner.runs_started == 3 and runner.state == "running"
+    with qtbot.waitSignal(runner.resultShown, timeout=5000):
+        pass
+    assert calls == ["first", "while waiting", "after a pause"]
+    assert [r.config for r, _ in got["results"]] == ["first", "while waiting", "after a pause"]
+    runner.shutdown()
+    assert not runner_threads()
+
+
+def test_a_request_while_a_run_is_under_way_waits_for_the_trailing_edge(qtbot, collect):
+    started = threading.Event()
+    release = threading.Event()
+    calls = []
+
+    def run_fn(config, *, generation, **_):
+        calls.append(config)
+        started.set()
+        release.wait(5)
+        return result(config, generation)
+
+    clock = FakeClock()
+    runner = Runner(debounce_ms=20, run_fn=run_fn, clock=clock)
+    got = collect(runner)
+    runner.request("a")
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    clock.now += 10.0  # long after the last request, but a run is under way
+    runner.request("b")
+    assert runner.state == "waiting" and runner.runs_started == 1
+    release.set()
+    qtbot.waitUntil(lambda: [r.config for r, _ in got["results"]] == ["b"], timeout=5000)
+    assert calls == ["a", "b"] and runner.dropped == 1
+    runner.shutdown()
+    assert not runner_threads()
 
 
 def test_cancel_and_shutdown_leave_no_thread(qtbot, collect):

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from .base import COLORMAPS, DIVERGING, colormap, lut, pen, save_rgb
+from .channel_labels import ChannelLabels
 from .data import MAX_PAGE, Mosaic, compose, kind_of, page_layout, scale, to_rgb
 
 BAND = 1.25  # height of one curve band (the curve uses 0..1 of it)
@@ -80,7 +81,8 @@ class ChannelGrid(QWidget):
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap(cmap), width=14,
                                         interactive=False, colorMapMenu=False)
         self.image_widget.addItem(self.colorbar, row=0, col=1)
-        self._labels: list[pg.TextItem] = []
+        self.channel_labels = ChannelLabels()  # the channel numbers, one item for all
+        self.view.addItem(self.channel_labels)
         self._mark = QGraphicsRectItem()
         self._mark.setPen(pen("#ff3030", 2))
         self._mark.setZValue(10)
@@ -222,18 +224,16 @@ class ChannelGrid(QWidget):
             self._mark.hide()
 
     def _place_labels(self, m: Mosaic) -> None:
-        for label in self._labels:
-            self.view.removeItem(label)
-        self._labels = []
         if m.count <= 1 or m.count > MAX_PAGE:
+            self.channel_labels.set_labels([], QRectF(), 0.0)
             return
+        labels = []
         for ch in range(m.first, m.first + m.count):
             y, x = m.origin(ch)
-            label = pg.TextItem(str(ch), color=(255, 255, 255), fill=(0, 0, 0, 110),
-                                anchor=(0, 0))
-            label.setPos(x, y)
-            self.view.addItem(label)
-            self._labels.append(label)
+            labels.append((x, y, str(ch)))
+        height, width = m.size
+        self.channel_labels.set_labels(labels, QRectF(0, 0, width, height),
+                                       float(min(m.h, m.w)))
 
     def _draw_plot(self) -> None:
         item = self._values

@@ -35,6 +35,38 @@ def test_export_is_the_page_at_data_resolution_with_known_pixels(qtbot, tmp_path
     assert pixel(image, 4, 0) == (40, 40, 40)  # gap column
 
 
+def _brightest_near(grid, channel: int, size: int = 14) -> int:
+    """The brightest screen pixel in a ``size`` x ``size`` square at the top-left corner of
+    ``channel``'s cell, where its number is painted."""
+    y, x = grid.mosaic.origin(channel)
+    view = grid.image_widget
+    corner = view.mapFromScene(grid.view.mapViewToScene(pg.Point(x, y)))
+    image = view.viewport().grab().toImage()
+    return max(max(pixel(image, corner.x() + i, corner.y() + j))
+               for i in range(1, size) for j in range(1, size))
+
+
+def test_channel_numbers_are_painted_when_the_cells_hold_them(qtbot):
+    grid = make_grid(qtbot, np.zeros((4, 40, 40), dtype=np.float32))
+    grid.cmap_box.setCurrentText("gray")  # constant maps draw mid-grey: only numbers are white
+    assert grid.channel_labels.labels() == ["0", "1", "2", "3"]
+    for channel in range(4):
+        assert _brightest_near(grid, channel) > 200
+    grid.set_data(np.zeros((7, 40, 40), dtype=np.float32), "x")
+    assert grid.channel_labels.labels() == [str(c) for c in range(7)]
+    assert _brightest_near(grid, 6) > 200
+    grid.set_data(np.zeros((1, 40, 40), dtype=np.float32), "x")  # one channel: no number
+    assert grid.channel_labels.labels() == []
+    assert _brightest_near(grid, 0) < 200
+
+
+def test_channel_numbers_are_left_out_when_the_cells_are_too_small(qtbot):
+    grid = make_grid(qtbot, np.zeros((64, 2, 300), dtype=np.float32))  # cells 2 units high
+    grid.cmap_box.setCurrentText("gray")
+    assert len(grid.channel_labels.labels()) == 64  # known, but they would hide the data
+    assert all(_brightest_near(grid, c, 4) < 200 for c in (0, 9, 63))
+
+
 def test_viridis_and_diverging_colours(qtbot, tmp_path):
     item = np.array([[[-1.0, 0.0, 1.0]]], dtype=np.float32)
     grid = make_grid(qtbot, item, cmap=DIVERGING)

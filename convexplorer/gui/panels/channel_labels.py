@@ -1,0 +1,71 @@
+"""The channel numbers on a mosaic: one graphics item paints them all.
+
+One pyqtgraph ``TextItem`` per channel cost about 1 ms each to create and place, on every
+change of the number or size of the channels (that is, on most shape edits: 64 of them were
+most of a large redraw). This item keeps a list of (x, y, text) and paints the numbers in
+screen pixels at the top-left corner of each cell, so they stay readable at any zoom; while the
+cells are too small on screen to hold a number, it paints none rather than cover the data.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF
+from PySide6.QtWidgets import QGraphicsItem
+
+TEXT = QColor(255, 255, 255)
+BACK = QColor(0, 0, 0, 110)  # the same look as the TextItems it replaces
+PAD = 2.0  # pixels either side of a number
+
+
+class ChannelLabels(QGraphicsItem):
+    """Channel numbers at the top-left corner of each cell of a mosaic (view coordinates in,
+    screen pixels out)."""
+
+    def __init__(self, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self._labels: list[tuple[float, float, str]] = []
+        self._rect = QRectF()
+        self._cell = 0.0
+        self.setZValue(5)  # above the image, below the hover mark
+
+    def set_labels(self, labels: list[tuple[float, float, str]], rect: QRectF,
+                   cell: float) -> None:
+        """``labels``: (x, y, text) of each cell's top-left corner, in view coordinates;
+        ``rect``: the mosaic; ``cell``: the smaller side of a cell, in view units."""
+        self.prepareGeometryChange()
+        self._labels, self._rect, self._cell = list(labels), QRectF(rect), float(cell)
+        self.update()
+
+    def labels(self) -> list[str]:
+        """The numbers this item has to paint (tests, and whoever wants to read them)."""
+        return [text for _x, _y, text in self._labels]
+
+    def fits(self, scale: float, metrics: QFontMetricsF) -> bool:
+        """Whether a cell, ``scale`` screen pixels per view unit, holds the widest number."""
+        if not self._labels:
+            return False
+        widest = max(self._labels, key=lambda label: len(label[2]))[2]
+        return (self._cell * scale >= metrics.horizontalAdvance(widest) + 2 * PAD
+                and self._cell * scale >= metrics.height())
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+        return self._rect
+
+    def paint(self, painter, option, widget=None) -> None:
+        if not self._labels:
+            return
+        t = painter.transform()
+        metrics = QFontMetricsF(painter.font())
+        if not self.fits(min(abs(t.m11()), abs(t.m22())), metrics):
+            return  # cells smaller than a number: the numbers would hide the data
+        painter.save()
+        painter.resetTransform()  # paint in screen pixels: numbers do not grow with zoom
+        painter.setPen(TEXT)
+        height = metrics.height()
+        for x, y, text in self._labels:
+            p = t.map(QPointF(x, y))
+            r = QRectF(p.x(), p.y(), metrics.horizontalAdvance(text) + 2 * PAD, height)
+            painter.fillRect(r, BACK)
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
