@@ -28,6 +28,8 @@ class ReceptiveField:
         def f(x: float) -> str:
             return f"{x:g}"
         size = "x".join(f(s) for s in self.size)
+        if not any(self.jump):  # after Flatten/Linear every output sees the whole input
+            return f"whole input ({size})"
         return size + " (jump " + "x".join(f(j) for j in self.jump) + ")"
 
 

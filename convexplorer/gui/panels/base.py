@@ -156,8 +156,8 @@ class MapView:
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = ""):
         self.label = layout.addLabel(title, row=2 * row, col=col, size="9pt")
-        self.view = layout.addViewBox(row=2 * row + 1, col=col, lockAspect=True, invertY=True)
-        self.view.setMenuEnabled(False)
+        self.view = layout.addViewBox(row=2 * row + 1, col=col, lockAspect=True, invertY=True,
+                                      enableMenu=False)  # no menu built: saves a few ms each
         self.view.setBackgroundColor((48, 48, 48))  # so a black map still shows its extent
         self.image = pg.ImageItem(axisOrder="row-major")
         self.overlay = pg.ImageItem(axisOrder="row-major")

@@ -73,14 +73,18 @@ class ChannelGrid(QWidget):
             bar.addWidget(w)
         bar.addStretch(1)
 
+        # No context menus (enableMenu=False builds none: each costs a few ms to make).
         self.image_widget = pg.GraphicsLayoutWidget()
-        self.view = self.image_widget.addViewBox(row=0, col=0, lockAspect=True, invertY=True)
-        self.view.setMenuEnabled(False)
+        self.view = self.image_widget.addViewBox(row=0, col=0, lockAspect=True, invertY=True,
+                                                 enableMenu=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
-        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap(cmap), width=14,
-                                        interactive=False, colorMapMenu=False)
-        self.image_widget.addItem(self.colorbar, row=0, col=1)
+        # a small grid beside a big one has no colour bar: the read-out gives the values
+        self.colorbar: pg.ColorBarItem | None = None
+        if controls:
+            self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap(cmap), width=14,
+                                            interactive=False, colorMapMenu=False)
+            self.image_widget.addItem(self.colorbar, row=0, col=1)
         self.channel_labels = ChannelLabels()  # the channel numbers, one item for all
         self.view.addItem(self.channel_labels)
         self._mark = QGraphicsRectItem()
@@ -89,27 +93,20 @@ class ChannelGrid(QWidget):
         self._mark.hide()
         self.view.addItem(self._mark)
 
-        self.plot_widget = pg.GraphicsLayoutWidget()
-        self.plot = self.plot_widget.addPlot(row=0, col=0)
-        self.plot.setMenuEnabled(False)
-        self.curve = pg.PlotDataItem(pen=pg.mkPen("#4fc3f7", width=1.5), connect="finite",
-                                     autoDownsample=True, clipToView=True)
-        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush="#4fc3f7")
-        self.plot.addItem(self.curve)
-        self.plot.addItem(self.bars)
+        # curves and bars (1-D maps, vectors): built on first use, most grids never need them
+        self.plot_widget: pg.GraphicsLayoutWidget | None = None
+        self.plot: pg.PlotItem | None = None
+        self.curve: pg.PlotDataItem | None = None
+        self.bars: pg.BarGraphItem | None = None
 
         self.stack = QStackedWidget()
         self.stack.addWidget(self.image_widget)
-        self.stack.addWidget(self.plot_widget)
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         if controls:
             layout.addLayout(bar)
-        else:  # a small grid beside a big one: the read-out gives the values
-            self.colorbar.hide()
-            self.image_widget.ci.removeItem(self.colorbar)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.readout)
 
@@ -117,9 +114,25 @@ class ChannelGrid(QWidget):
         self.scale_box.currentIndexChanged.connect(self._on_style_changed)
         self.page_box.valueChanged.connect(self._on_page_changed)
         self.view.sigRangeChangedManually.connect(self._on_view_zoomed)
-        for widget in (self.image_widget, self.plot_widget):
-            widget.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
-            widget.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        self._connect_mouse(self.image_widget)
+
+    def _connect_mouse(self, widget: pg.GraphicsLayoutWidget) -> None:
+        widget.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        widget.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+
+    def _ensure_plot(self) -> pg.PlotItem:
+        """The curve/bar plot, built the first time a 1-D map or a vector is shown."""
+        if self.plot is None:
+            self.plot_widget = pg.GraphicsLayoutWidget()
+            self.plot = self.plot_widget.addPlot(row=0, col=0, enableMenu=False)
+            self.curve = pg.PlotDataItem(pen=pg.mkPen("#4fc3f7", width=1.5), connect="finite",
+                                         autoDownsample=True, clipToView=True)
+            self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush="#4fc3f7")
+            self.plot.addItem(self.curve)
+            self.plot.addItem(self.bars)
+            self.stack.addWidget(self.plot_widget)
+            self._connect_mouse(self.plot_widget)
+        return self.plot
 
     # -- data ------------------------------------------------------------------------------
     @property
@@ -147,8 +160,9 @@ class ChannelGrid(QWidget):
         self.offset = offset
         if item is None:
             self.image.clear()
-            self.curve.setData([], [])
-            self.bars.setOpts(x=[], height=[])
+            if self.plot is not None:
+                self.curve.setData([], [])
+                self.bars.setOpts(x=[], height=[])
             self.readout.setText(" ")
             self._mark.hide()
             return
@@ -193,16 +207,18 @@ class ChannelGrid(QWidget):
         else:
             values, self.levels = scale(self.item, False, diverging)
             self._values = values[page]
-        self.colorbar.setColorMap(colormap(self.cmap))
-        self.colorbar.setLevels(self.levels)
+        if self.colorbar is not None:
+            self.colorbar.setColorMap(colormap(self.cmap))
+            self.colorbar.setLevels(self.levels)
+            what = "each channel's own range" if self.per_channel else "one scale for all"
+            self.colorbar.setToolTip(f"{self.levels[0]:.4g} to {self.levels[1]:.4g} ({what})")
         if self.kind == "image":
             self.stack.setCurrentWidget(self.image_widget)
             self._draw_image()
         else:
+            self._ensure_plot()
             self.stack.setCurrentWidget(self.plot_widget)
             self._draw_plot()
-        what = "each channel's own range" if self.per_channel else "one scale for all"
-        self.colorbar.setToolTip(f"{self.levels[0]:.4g} to {self.levels[1]:.4g} ({what})")
 
     def _draw_image(self) -> None:
         c, h, w = self.item.shape

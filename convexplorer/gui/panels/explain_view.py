@@ -158,8 +158,8 @@ class ExplainPanel(Panel):
 
     def _image(self, row: int, col: int, values: np.ndarray, title: str) -> None:
         self.plot.ci.addLabel(title, row=row, col=col, size="9pt")
-        view = self.plot.ci.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True)
-        view.setMenuEnabled(False)
+        view = self.plot.ci.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True,
+                                       enableMenu=False)
         item = pg.ImageItem(values, axisOrder="row-major", levels=(0, 1))
         item.setColorMap(pg.colormap.get("CET-L1"))
         view.addItem(item)
@@ -170,8 +170,7 @@ class ExplainPanel(Panel):
 
     def _strip(self, row: int, strip: np.ndarray, left: int, title: str) -> None:
         self.plot.ci.addLabel(title, row=row, col=0, colspan=2, size="9pt")
-        p = self.plot.ci.addPlot(row=row + 1, col=0, colspan=2)
-        p.setMenuEnabled(False)
+        p = self.plot.ci.addPlot(row=row + 1, col=0, colspan=2, enableMenu=False)
         p.invertY(True)
         p.hideAxis("left")
         p.setLabel("bottom", "input position")
@@ -182,8 +181,7 @@ class ExplainPanel(Panel):
     def _groups(self, row: int, ic: int, oc: int, groups: int) -> None:
         self.plot.ci.addLabel(f"groups={groups}: input channels (left) \u2192 output channels "
                               "(right)", row=row, col=0, colspan=2, size="9pt")
-        p = self.plot.ci.addPlot(row=row + 1, col=0, colspan=2)
-        p.setMenuEnabled(False)
+        p = self.plot.ci.addPlot(row=row + 1, col=0, colspan=2, enableMenu=False)
         p.hideAxis("left")
         p.hideAxis("bottom")
         p.invertY(True)
