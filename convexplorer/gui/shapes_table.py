@@ -52,6 +52,7 @@ class ShapesTable(QTableWidget):
         mono.setPointSizeF(max(self.font().pointSizeF() - 1, 6))
         self._mono = mono
         self._filling = False
+        self._shown: dict[tuple[int, int], tuple] = {}  # (row, column) -> what the cell shows
         self.itemSelectionChanged.connect(self._on_selection)
 
     def set_report(self, report: ShapeReport | None, result=None,
@@ -68,6 +69,7 @@ class ShapesTable(QTableWidget):
     def _fill(self, report: ShapeReport | None, result) -> None:
         if report is None:
             self.setRowCount(0)
+            self._shown.clear()
             return
         times = {}
         if result is not None:
@@ -104,26 +106,32 @@ class ShapesTable(QTableWidget):
                      fmt_count(report.total_params), fmt_macs(report.total_macs), "",
                      f"{total_time:.2f}" if times else "",
                      f"{report.total_macs:,} multiply-accumulates in all", False))
-        self.setRowCount(len(rows))
+        if self.rowCount() != len(rows):
+            self.setRowCount(len(rows))
         bold = QFont(self.font())
         bold.setBold(True)
         for r, (*cells, tip, bad) in enumerate(rows):
+            last = r == len(rows) - 1
             for c, text in enumerate(cells):
+                # Only the cells that changed: with columns sized to their contents, every
+                # setText re-measures the column (~75 us), and most cells stay the same.
+                key = (text, tip, bad, last)
                 item = self.item(r, c)
+                if item is not None and self._shown.get((r, c)) == key:
+                    continue
+                self._shown[(r, c)] = key
                 if item is None:
                     item = QTableWidgetItem()
+                    if c in (2, 3, 5):
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                              | Qt.AlignmentFlag.AlignVCenter)
                     self.setItem(r, c, item)
                 item.setText(text)
                 item.setToolTip(tip)
-                if c in (2, 3, 5):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
                 if c == 1:
                     item.setFont(self._mono)
-                elif r == len(rows) - 1:
-                    item.setFont(bold)
                 else:
-                    item.setFont(self.font())
+                    item.setFont(bold if last else self.font())
                 item.setForeground(QBrush(ERROR) if bad else QBrush())
 
     def layer_row(self, index: int) -> int:
