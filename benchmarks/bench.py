@@ -7,15 +7,19 @@ Figures:
   engine_overhead_ratio   engine.run (forward + capture of every output, indices and gradients +
                           backward + numpy) over plain torch forward+backward of the same layers
   edit_to_pixels_ms       a new value in a form's spin box -> panels drew and painted the new
-                          result (small config, MNISTConvNet), in the real window, offscreen;
-                          without the runner's deliberate 120 ms debounce (runner.flush())
-  edit_to_pixels_debounced_ms  the same through the debounce: what a user waits for a single
-                          edit after a pause
+                          result (small config, MNISTConvNet), in the real window, offscreen: a
+                          single edit after a pause (the runner starts it at once)
+  edit_to_pixels_flushed_ms  an edit as soon as the last result is on screen (part of a burst
+                          for the runner), its debounce wait cut short by runner.flush()
+  edit_to_pixels_burst_ms the last of three quick edits: the runner's 120 ms debounce, then
+                          the run; what you wait once you stop typing
   edit_to_pixels_ratio    edit_to_pixels on the large config, over the engine time alone
-                          (engine.run of the same kind of edit in the runner's worker thread)
-  edit_*_ms               where an edit's time goes: form (form -> pipeline -> shapes -> views),
-                          start (edit -> run handed to the worker), worker_engine (engine.run in
-                          the worker), draw (panels' set_result), paint (the paint that follows)
+                          (engine.run of the same kind of edit in the runner's worker thread,
+                          which leaves one core to the window); _all_threads: over the engine
+                          alone with all of torch's default threads
+  edit_*_ms               where a single edit's time goes: form (form -> pipeline -> shapes ->
+                          views), start (edit -> run handed to the worker), worker_engine
+                          (engine.run in the worker), draw (panels' set_result), paint
   ui_max_block_ms         longest gap of a 5 ms GUI timer while edits keep the large config
                           running (waiting for results, debounced, cancelling runs under way)
   startup_window_ratio    process start -> first painted window, over `python -c "import torch"`

@@ -6,13 +6,19 @@ layer form (``LayerForm``). It goes form -> pipeline -> shape inference -> runne
 thread (engine) -> queued result -> panels, and its latency ends when the panels have drawn the
 new result (``runner.resultShown``) *and* the paint that follows is done ("pixels").
 The engine time it is compared with is ``engine.run`` of the same kind of edit in the runner's
-worker thread, with no window involved. Each edit picks a channel count the engine has not
-cached, so every run builds its modules, as a real edit does.
+worker thread, with no window involved (``engine_alone_ms``, with the worker's thread count:
+one core is left to the window, see ``engine.devices.leave_cores_free``; and
+``engine_alone_all_threads_ms``, with all of torch's default threads). Each edit picks a
+channel count the engine has not cached, so every run builds its modules, as a real edit does.
 
-The runner waits ``DEBOUNCE_MS`` (120 ms) after the last edit before it starts a run, on
-purpose, to merge a burst of keystrokes. ``edit_to_pixels_ms`` excludes that wait (the edit is
-followed by ``runner.flush()``, as if the debounce were zero); ``edit_to_pixels_debounced_ms``
-is the same edit through the ordinary debounced path, i.e. what a user sees.
+The runner starts the first edit after a pause at once and merges the rest of a burst of
+keystrokes (``DEBOUNCE_MS``, 120 ms, after the last one). So there are three edits to time:
+
+- ``edit_to_pixels_ms``: a single edit after a pause, the way a user makes one; no debounce.
+- ``edit_to_pixels_flushed_ms``: an edit made as soon as the previous result is on screen (the
+  runner treats it as part of a burst) with its debounce wait cut short by ``runner.flush()``.
+- ``edit_to_pixels_burst_ms``: the last of three edits ``BURST_MS`` apart (typing): the runner
+  waits ``DEBOUNCE_MS`` after it, then runs; what you wait once you stop typing.
 
     python benchmarks/gui_bench.py [REPEATS]
 """
@@ -36,6 +42,7 @@ FIELD = "out_channels"  # the edited parameter (of a Conv2d)
 SMALL_LAYER, LARGE_LAYER = 3, 0
 TICK_MS = 5  # the probe timer of ui_max_block_ms
 QUIET_MS = 200  # longer than the runner's debounce: the next edit starts a new burst
+BURST_MS = 40  # between the edits of a burst (keystrokes)
 WAIT_S = 60  # the longest any single wait may take before the benchmark gives up
 
 
@@ -132,6 +139,10 @@ class Edits:
         self.count += 1
         return max(1, self.base - 4 + self.count % 16)
 
+    def _new_value(self) -> int:
+        value = self.next_value()
+        return self.next_value() if value == self.spin.value() else value  # no change, no run
+
     def config_with(self, value: int):
         from dataclasses import replace
 
@@ -140,19 +151,21 @@ class Edits:
         layers[self.layer] = layers[self.layer].with_params(**{FIELD: value})
         return replace(cfg, layers=tuple(layers))
 
-    def edit(self, flush: bool, check_paint: bool = False) -> dict:
+    def edit(self, flush: bool, check_paint: bool = False, burst: int = 0) -> dict:
         """One edit, timed to the panels' paint. Returns the phases in ms. ``check_paint``:
-        make sure the visible results tab was painted (costs a little; for a warm-up edit)."""
+        make sure the visible results tab was painted (costs a little; for a warm-up edit).
+        ``burst``: this many edits ``BURST_MS`` apart come first (untimed)."""
         runner = self.window.runner
+        for _ in range(burst):
+            self.spin.setValue(self._new_value())
+            _pause(BURST_MS)
         marks: dict = {}
 
         def on_state(state, _message):
             marks.setdefault(state, _now())
 
         runner.stateChanged.connect(on_state)
-        value = self.next_value()
-        if value == self.spin.value():  # no change, no run
-            value = self.next_value()
+        value = self._new_value()
         t0 = _now()
         self.spin.setValue(value)  # emits valueChanged like a click on the arrow / typing
         t_edit = _now()
@@ -182,19 +195,29 @@ class Edits:
             "worker_engine_ms": float(getattr(result, "total_ms", 0.0)),
         }
 
-    def engine_alone_ms(self) -> float:
+    def engine_alone_ms(self, all_threads: bool = False) -> float:
         """engine.run of the same kind of edit, with no window involved: called directly, in
         the runner's worker thread (the thread the window's runs use: torch's thread pool
-        behaves differently from another calling thread)."""
+        behaves differently from another calling thread). ``all_threads``: with torch's own
+        default thread count instead of the worker's (one fewer, see leave_cores_free)."""
+        import torch
+
+        from convexplorer.engine import devices
         from convexplorer.engine.run import run
 
         cfg = self.config_with(self.next_value())
         base_dir = self.window.pipeline.base_dir
 
         def timed():
-            t = _now()
-            run(cfg, base_dir=base_dir)
-            return (_now() - t) * 1e3
+            threads = torch.get_num_threads()
+            if all_threads:
+                torch.set_num_threads(devices.default_threads())
+            try:
+                t = _now()
+                run(cfg, base_dir=base_dir)
+                return (_now() - t) * 1e3
+            finally:
+                torch.set_num_threads(threads)
 
         return self.window.runner._pool().submit(timed).result(timeout=WAIT_S)
 
@@ -206,27 +229,33 @@ class Edits:
 
 
 def edit_figures(app, config, path, layer: int, repeats: int, prefix: str) -> dict:
-    """Edit latency with and without the debounce, interleaved with engine-alone runs."""
+    """Edit latency (single, flushed and burst edits; see the module docstring), interleaved
+    with engine-alone runs."""
     ed = Edits(app, config, path, layer)
     gc.collect()  # start each section from the same garbage-collector state
     try:
         for i in range(2):  # warm-up: first builds, first draws of each size
             ed.edit(flush=True, check_paint=i == 0)
             ed.engine_alone_ms()
-        flushed, debounced, engine = [], [], []
+            ed.engine_alone_ms(all_threads=True)
+        single, flushed, burst, engine, engine_all = [], [], [], [], []
         for _ in range(repeats):
-            flushed.append(ed.edit(flush=True))
-            engine.append(ed.engine_alone_ms())
             _pause(QUIET_MS)  # a single edit after a pause, not the tail of a burst
-            debounced.append(ed.edit(flush=False))
+            single.append(ed.edit(flush=False))
+            flushed.append(ed.edit(flush=True))  # at once: the runner sees a burst
+            engine.append(ed.engine_alone_ms())
+            engine_all.append(ed.engine_alone_ms(all_threads=True))
+            _pause(QUIET_MS)
+            burst.append(ed.edit(flush=False, burst=2))
     finally:
         ed.close()
-    out = {f"{prefix}edit_to_pixels_ms": _median([e["pixels_ms"] for e in flushed]),
-           f"{prefix}edit_to_pixels_debounced_ms": _median([e["pixels_ms"] for e in debounced]),
-           f"{prefix}engine_alone_ms": _median(engine)}
+    out = {f"{prefix}edit_to_pixels_ms": _median([e["pixels_ms"] for e in single]),
+           f"{prefix}edit_to_pixels_flushed_ms": _median([e["pixels_ms"] for e in flushed]),
+           f"{prefix}edit_to_pixels_burst_ms": _median([e["pixels_ms"] for e in burst]),
+           f"{prefix}engine_alone_ms": _median(engine),
+           f"{prefix}engine_alone_all_threads_ms": _median(engine_all)}
     for phase in ("form_ms", "start_ms", "worker_engine_ms", "draw_ms", "paint_ms"):
-        out[f"{prefix}edit_{phase}"] = _median([e[phase] for e in flushed])
-    out[f"{prefix}edit_debounced_start_ms"] = _median([e["start_ms"] for e in debounced])
+        out[f"{prefix}edit_{phase}"] = _median([e[phase] for e in single])
     return out
 
 
@@ -316,8 +345,8 @@ def bench_gui(repeats: int) -> dict:
     out = {k: v for k, v in small.items()}
     out.update(large)
     out["edit_to_pixels_ratio"] = large["large_edit_to_pixels_ms"] / large["large_engine_alone_ms"]
-    out["edit_to_pixels_debounced_ratio"] = (large["large_edit_to_pixels_debounced_ms"]
-                                             / large["large_engine_alone_ms"])
+    out["edit_to_pixels_ratio_all_threads"] = (large["large_edit_to_pixels_ms"]
+                                               / large["large_engine_alone_all_threads_ms"])
     out.update(block_figures(app, large_config(), max(3, repeats // 2)))
     return out
 

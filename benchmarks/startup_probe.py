@@ -8,7 +8,7 @@ JSON line, then exits:
 - window_ms: from this file's first line to the end of the window's first paint (the first
   ``Paint`` event of the main window, plus the rest of that paint pass).
 - result_ms: from this file's first line to the first ``resultShown`` (panels drew the first
-  run; the app's start-up path includes the runner's debounce).
+  run: the window starts it, and with it torch's import in the worker, after its first paint).
 - torch_at_window: whether torch was imported when the window first painted (it should not be:
   the window appears before torch loads).
 

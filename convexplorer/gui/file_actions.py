@@ -33,6 +33,7 @@ class FileActions(QObject):
         self.recent = RecentFiles()
         self.autosave = Autosave()
         self.restore_box: QMessageBox | None = None  # the crash-recovery question, while open
+        self._later_all = False  # the user chose to decide about crash autosaves next time
         self.export = ExportActions(window, self)
         self._subscribed = False
         self._autosave_timer = QTimer(self)
@@ -246,7 +247,7 @@ class FileActions(QObject):
     def offer_restore(self) -> None:
         """Ask whether to restore work an earlier session left unsaved when it crashed. The
         question does not block (a window-modal box), so a headless --screenshot still runs."""
-        if self.restore_box is not None:
+        if self.restore_box is not None or self._later_all:
             return
         found = orphaned_autosaves(self.autosave.folder)
         if not found:
@@ -257,17 +258,26 @@ class FileActions(QObject):
                           f"work?\n\n{item.describe()}", parent=self.window)
         box.setObjectName("restoreBox")
         restore = box.addButton("&Restore", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("&Discard", QMessageBox.ButtonRole.DestructiveRole)
+        discard = box.addButton("&Discard", QMessageBox.ButtonRole.DestructiveRole)
+        later = box.addButton("&Later", QMessageBox.ButtonRole.RejectRole)
+        later.setToolTip("Keep the autosaved work and ask again at the next start")
         box.setDefaultButton(restore)
+        # Esc, the title bar's close button and quitting the app answer "Later": without an
+        # escape button a QMessageBox refuses to close, and QApplication.quit() with it.
+        box.setEscapeButton(later)
         self.restore_box = box
 
         def answered(_result: int) -> None:
             self.restore_box = None
-            if box.clickedButton() is restore:
-                self.restore(item)
-            else:
-                item.discard()
+            clicked = box.clickedButton()
             box.deleteLater()
+            if clicked is restore:
+                self.restore(item)
+            elif clicked is discard:
+                item.discard()
+            else:  # Later, Esc, closed (also by quitting): keep them all for the next start
+                self._later_all = True
+                return
             QTimer.singleShot(0, self, self.offer_restore)  # the next one, if any
 
         box.finished.connect(answered)

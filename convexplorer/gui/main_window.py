@@ -4,22 +4,13 @@ edits and the pipeline's events into views and runs."""
 
 from __future__ import annotations
 
-import gc
 import math
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (
-    QAbstractSpinBox,
-    QApplication,
-    QLineEdit,
-    QMainWindow,
-    QMessageBox,
-    QWidget,
-)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from ..model.memory import estimate_bytes, fmt_bytes, memory_limit_bytes
 from ..model.pipeline import Pipeline, PipelineEvent
@@ -34,33 +25,17 @@ from .input_panel import InputPanel
 from .layer_form import LayerForm
 from .layer_list import LayerList, LayerPalette, new_layer_spec
 from .memory_guard import MemoryBanner
-from .runner import Runner
+from .runner import Runner, freeze_gc, gc_frozen
 from .shapes_table import ShapesTable
 from .status import RunStatus
 from .summary_view import RunSummary
-from .window_actions import build_menus, make_actions
+from .window_actions import FieldUndo, build_menus, make_actions
 from .window_drops import dropped_path, open_dropped
 from .window_layout import build_central, build_docks, reset_layout
 
 APP_NAME = "convexplorer"
 DEFAULT_SIZE = (1400, 880)
 START_FALLBACK_MS = 1000  # the first run starts after the first paint, or after this
-
-
-_gc_frozen = False
-
-
-def _freeze_gc() -> None:
-    """Once per process, after the first result (torch is loaded by then): collect, then move
-    every object alive into the collector's permanent generation. A full collection walks every
-    tracked object, and torch brings about 220 000 of them: each full collection (every few
-    hundred thousand allocations, whichever thread triggers it) would otherwise block the GUI
-    thread for about 95 ms on two cores. Frozen, they are never walked again."""
-    global _gc_frozen
-    if not _gc_frozen:
-        _gc_frozen = True
-        gc.collect()
-        gc.freeze()
 
 
 class MainWindow(QMainWindow):
@@ -100,9 +75,7 @@ class MainWindow(QMainWindow):
         self.runner.runCrashed.connect(self._on_run_crashed)
         self.status.stop_button.clicked.connect(self.stop_run)
         self.runner.devicesReady.connect(self._on_devices)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        self.field_undo = FieldUndo(self)
         self._refresh(run=False)
 
     # -- layout ------------------------------------------------------------------------------
@@ -327,8 +300,8 @@ class MainWindow(QMainWindow):
         self.window_actions["stop"].setEnabled(state in ("waiting", "running"))
 
     def _on_result(self, result, report) -> None:
-        if not _gc_frozen:
-            QTimer.singleShot(0, _freeze_gc)  # once the first result is on screen
+        if not gc_frozen():
+            QTimer.singleShot(0, freeze_gc)  # once the first result is on screen
         self.last_result, self.last_report = result, report
         self._show_banner("")
         self.memory_banner.setVisible(False)
@@ -449,20 +422,7 @@ class MainWindow(QMainWindow):
         """An image or .npy file becomes the input; a .json file is opened as a config."""
         open_dropped(self, path)
 
-    # -- keys and closing --------------------------------------------------------------------
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        # Fields commit every keystroke to the pipeline, so Ctrl+Z in a field means the
-        # pipeline's undo, not the line edit's own: let the shortcut through.
-        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(obj, QWidget)
-                and isinstance(obj, QLineEdit | QAbstractSpinBox) and self.isAncestorOf(obj)
-                and (event.matches(QKeySequence.StandardKey.Undo)
-                     or event.matches(QKeySequence.StandardKey.Redo)
-                     or event.keyCombination().toCombined()
-                     == QKeySequence("Ctrl+Shift+Z")[0].toCombined())):
-            event.ignore()
-            return True
-        return False
-
+    # -- closing -----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self.file_actions.confirm_close():
             event.ignore()
@@ -472,9 +432,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the runner's thread and close the message windows."""
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+        self.field_undo.stop()
         self.runner.shutdown()
         for dialog in list(self._dialogs):
             dialog.close()

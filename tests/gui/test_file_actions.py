@@ -266,6 +266,36 @@ def test_autosave_offer_declined_discards_it(make_window, settings_dir, qtbot):
     assert not list(settings_dir.glob("autosave-*"))
 
 
+def test_autosave_offer_escape_keeps_them_for_the_next_start(make_window, settings_dir, qtbot):
+    first = Autosave(settings_dir, pid=_dead_pid())
+    first.write(Config(name="lost"))
+    second = Autosave(settings_dir, pid=_dead_pid())
+    second.write(Config(name="also lost"))
+    window = make_window()
+    fa = window.file_actions
+    qtbot.waitUntil(lambda: fa.restore_box is not None)
+    box = fa.restore_box
+    assert box.escapeButton() is next(b for b in box.buttons() if b.text() == "&Later")
+    qtbot.keyClick(box, Qt.Key.Key_Escape)  # Esc: decide later, about both
+    qtbot.waitUntil(lambda: fa.restore_box is None)
+    fa.offer_restore()  # the other one is not offered in this session either
+    assert fa.restore_box is None
+    assert first.exists and second.exists  # still there for the next start
+    assert window.pipeline.config.name not in ("lost", "also lost")
+
+
+def test_autosave_offer_closes_so_the_app_can_quit(make_window, settings_dir, qtbot):
+    orphan = Autosave(settings_dir, pid=_dead_pid())
+    orphan.write(Config(name="lost"))
+    window = make_window()
+    fa = window.file_actions
+    qtbot.waitUntil(lambda: fa.restore_box is not None)
+    # QApplication.quit() closes every window; without an escape button the box refused
+    assert fa.restore_box.close()
+    qtbot.waitUntil(lambda: fa.restore_box is None)
+    assert orphan.exists and window.pipeline.config.name != "lost"
+
+
 # -- export ------------------------------------------------------------------------------------
 
 

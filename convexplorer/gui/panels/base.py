@@ -18,6 +18,7 @@ COLORMAPS = {"viridis": "viridis", "magma": "magma", "gray": "gray",
              "diverging (blue-white-red)": "CET-D1"}
 DIVERGING = "diverging (blue-white-red)"
 _CACHE: dict[str, pg.ColorMap] = {}
+_LUTS: dict[tuple[str, str], np.ndarray] = {}
 
 
 def colormap(name: str) -> pg.ColorMap:
@@ -30,7 +31,21 @@ def colormap(name: str) -> pg.ColorMap:
 
 def lut(name: str) -> np.ndarray:
     """256 x 4 uint8 lookup table: the same colours on screen and in exported PNGs."""
-    return colormap(name).getLookupTable(nPts=256, alpha=True)
+    key = ("lut", name)
+    if key not in _LUTS:
+        _LUTS[key] = colormap(name).getLookupTable(nPts=256, alpha=True)
+    return _LUTS[key]
+
+
+def index_lut(name: str) -> np.ndarray:
+    """256 x 4 uint8 colour table for ``data.quantize``'d images: entry 0 transparent (NaN,
+    the gaps), entries 1..255 the colour map from low to high."""
+    key = ("index", name)
+    if key not in _LUTS:
+        table = np.zeros((256, 4), dtype=np.uint8)
+        table[1:] = colormap(name).getLookupTable(nPts=255, alpha=True)
+        _LUTS[key] = table
+    return _LUTS[key]
 
 
 def save_rgb(rgb: np.ndarray, path) -> bool:

@@ -26,9 +26,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .base import COLORMAPS, DIVERGING, colormap, lut, pen, save_rgb
+from .base import COLORMAPS, DIVERGING, colormap, index_lut, lut, pen, save_rgb
 from .channel_labels import ChannelLabels
-from .data import MAX_PAGE, Mosaic, compose, kind_of, page_layout, scale, to_rgb
+from .data import (
+    MAX_PAGE,
+    Mosaic,
+    compose,
+    downsample,
+    kind_of,
+    page_layout,
+    quantize,
+    scale,
+    to_rgb,
+)
 
 BAND = 1.25  # height of one curve band (the curve uses 0..1 of it)
 MAX_BARS = 2048  # above this a vector is drawn as a curve
@@ -227,8 +237,10 @@ class ChannelGrid(QWidget):
         last = m.first + m.count - 1
         self.page_label.setText(f"channels {m.first}\u2013{last} of {c}" if self.pages > 1
                                 else f"{c} channel{'s' if c != 1 else ''}")
-        self.image.setImage(compose(self._values, m), levels=self.levels, autoLevels=False)
-        self.image.setColorMap(colormap(self.cmap))
+        # indices into a colour table (gaps transparent): drawn without a per-pixel lookup
+        indices = quantize(downsample(self._values, m.factor), self.levels)
+        self.image.setImage(compose(indices, replace(m, factor=1), fill=0), levels=None,
+                            lut=index_lut(self.cmap), autoLevels=False)
         height, width = m.size
         self.image.setRect(QRectF(0, 0, width, height))
         if self._geometry != (m, c):

@@ -121,12 +121,27 @@ def downsample(maps: np.ndarray, f: int) -> np.ndarray:
     return maps.reshape(*c, (h + ph) // f, f, (w + pw) // f, f).mean(axis=(-3, -1))
 
 
-def compose(maps: np.ndarray, m: Mosaic) -> np.ndarray:
-    """The page's maps (``m.count`` of them) in one float32 array, NaN in the gaps (drawn
-    transparent)."""
+def quantize(values: np.ndarray, levels: tuple[float, float], n: int = 255) -> np.ndarray:
+    """Colour-table indices (uint8) of ``values`` at ``levels``: 1..n from low to high, 0 for
+    NaN. Drawn through a table whose entry 0 is transparent (``base.index_lut``), an image
+    needs no per-pixel colour lookup in Python: Qt draws the indexed image as it is."""
+    lo, hi = levels
+    with np.errstate(invalid="ignore", over="ignore"):  # inf levels or values: NaN, see below
+        k = np.float32((n - 1) / ((hi - lo) or 1.0))
+        t = np.multiply(values, k, dtype=np.float32)
+        t += np.float32(1.5 - lo * k)  # 1 at lo, n at hi; +0.5 rounds when cast
+        np.clip(t, 1, n + 0.499, out=t)
+    if np.isnan(t.min()):  # rare (a NaN in the data); the check is one pass, the fix four
+        np.nan_to_num(t, copy=False, nan=0.0)
+    return t.astype(np.uint8)
+
+
+def compose(maps: np.ndarray, m: Mosaic, fill=np.nan) -> np.ndarray:
+    """The page's maps (``m.count`` of them) in one array of their dtype, ``fill`` in the gaps
+    (NaN for floats: drawn transparent)."""
     maps = downsample(maps, m.factor)
     ch, cw = maps.shape[-2:]
-    out = np.full((m.rows * (ch + 1) - 1, m.cols * (cw + 1) - 1), np.nan, dtype=np.float32)
+    out = np.full((m.rows * (ch + 1) - 1, m.cols * (cw + 1) - 1), fill, dtype=maps.dtype)
     for i in range(m.count):
         r, c = divmod(i, m.cols)
         out[r * (ch + 1):r * (ch + 1) + ch, c * (cw + 1):c * (cw + 1) + cw] = maps[i]

@@ -60,6 +60,23 @@ def test_channel_numbers_are_painted_when_the_cells_hold_them(qtbot):
     assert _brightest_near(grid, 0) < 200
 
 
+def test_the_screen_shows_the_colour_map_and_transparent_gaps(qtbot):
+    item = np.zeros((2, 40, 40), dtype=np.float32)
+    item[1] = 1.0
+    grid = make_grid(qtbot, item)  # viridis, shared scale 0..1
+    view = grid.image_widget
+    image = view.viewport().grab().toImage()
+
+    def at(y, x):
+        p = view.mapFromScene(grid.view.mapViewToScene(pg.Point(x, y)))
+        return pixel(image, p.x(), p.y())
+
+    low, high = pg.colormap.get("viridis").map(np.array([0.0, 1.0]), mode="byte")
+    assert close(at(30, 30), low[:3], tol=3)  # channel 0, away from its number
+    assert close(at(30, 41 + 30), high[:3], tol=3)  # channel 1
+    assert at(30, 40.5) == at(2, 2 * 41 + 10)  # the gap shows the background (outside)
+
+
 def test_channel_numbers_are_left_out_when_the_cells_are_too_small(qtbot):
     grid = make_grid(qtbot, np.zeros((64, 2, 300), dtype=np.float32))  # cells 2 units high
     grid.cmap_box.setCurrentText("gray")

@@ -15,6 +15,7 @@ from convexplorer.gui.panels.data import (
     influence,
     influence_display,
     page_layout,
+    quantize,
     scale,
     to_rgb,
     win_counts,
@@ -78,6 +79,20 @@ def test_compose_puts_maps_in_cells_with_nan_gaps():
     assert out.shape == (2 * 3 - 1, 2 * 3 - 1)
     assert np.array_equal(out[0:2, 3:5], maps[1])
     assert np.isnan(out[2]).all()
+
+
+def test_quantize_gives_colour_table_indices_with_zero_for_gaps():
+    values = np.array([[-1.0, 0.0, 0.5, 1.0, 2.0, np.nan]], dtype=np.float32)
+    q = quantize(values, (0.0, 1.0))
+    assert q.dtype == np.uint8
+    assert q.tolist() == [[1, 1, 128, 255, 255, 0]]  # clipped at both ends, NaN transparent
+    gaps = compose(quantize(np.ones((3, 2, 2), np.float32), (0.0, 1.0)),
+                   page_layout(3, 2, 2, page=0), fill=0)
+    assert gaps.dtype == np.uint8 and (gaps[2] == 0).all() and (gaps[0:2, 0:2] == 255).all()
+    # infinite levels or values: no warning (warnings are errors here), nothing drawn wrongly
+    inf = np.array([[np.inf, -np.inf, 0.0]], dtype=np.float32)
+    assert quantize(inf, (0.0, 1.0)).tolist() == [[255, 1, 1]]
+    assert quantize(inf, (-np.inf, np.inf)).tolist() == [[0, 0, 0]]
 
 
 def test_downsample_is_a_block_mean():
