@@ -32,7 +32,8 @@ TYPES = sorted(CATALOGUE)
 PARAM_NAMES = sorted({p.name for t in CATALOGUE.values() for p in t.params})
 
 json_scalar = st.one_of(
-    st.integers(1, 5), st.none(), st.booleans(), st.integers(-3, 40), st.floats(-2, 2), st.just(float("nan")),
+    st.integers(1, 5), st.none(), st.booleans(), st.integers(-3, 40), st.floats(-2, 2),
+    st.just(float("nan")),
     st.sampled_from(["same", "valid", "zeros", "reflect", "circular", "tanh", "none", ""]),
 )
 json_value = st.one_of(json_scalar, st.lists(st.one_of(st.none(), st.integers(-2, 9)),

@@ -200,6 +200,8 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
     outputs: list[torch.Tensor] = []
     indices: dict[int, torch.Tensor] = {}
     grads_out: dict[int, torch.Tensor] = {}
+    if any(info.spec.type == "MaxUnpool2d" for info in report.layers):
+        warm_up()  # keeps torch's one-time set-up out of the layer's time
     timer = _Timer(dev)
     h = x
     t_fwd = time.perf_counter()
@@ -289,6 +291,21 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
         total_ms=(time.perf_counter() - t_start) * 1e3,
         generation=generation,
     )
+
+
+_warmed = False
+
+
+def warm_up() -> None:
+    """Call once, off the GUI thread, the torch ops whose first call is slow, so a user's first
+    MaxUnpool2d does not show ~300 ms of one-time set-up as its run time."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+    with torch.no_grad():
+        y, idx = torch.nn.functional.max_pool2d(torch.zeros(1, 1, 4, 4), 2, return_indices=True)
+        torch.nn.functional.max_unpool2d(y, idx, 2, output_size=(4, 4))
 
 
 def config_dir(path: str | Path | None) -> Path | None:

@@ -11,7 +11,14 @@ from html import escape
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTextBrowser, QVBoxLayout
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...model.explain import Dim, explain, footprint, group_blocks, window_dims
 from .base import LayerChooser, Panel
@@ -29,7 +36,8 @@ def sections_html(sections) -> str:
     for sec in sections:
         parts.append(f"<h3>{escape(sec.title)}</h3>")
         if sec.code:
-            parts.append("<pre>" + escape("\n".join(sec.code)) + "</pre>")
+            parts.append('<pre style="white-space: pre-wrap">' + escape("\n".join(sec.code))
+                         + "</pre>")
         parts += [f"<p>{escape(t)}</p>" for t in sec.text]
     return "\n".join(parts)
 
@@ -87,9 +95,18 @@ class ExplainPanel(Panel):
         bar.addStretch(1)
         self.text = QTextBrowser()
         self.plot = pg.GraphicsLayoutWidget()
+        self.legend = QLabel("Window strips: grey padding, green read, red never read, orange "
+                             "the extra window ceil_mode adds. Footprints: the same weights, "
+                             "spread out by dilation.")
+        self.legend.setWordWrap(True)
+        drawings = QWidget()
+        dl = QVBoxLayout(drawings)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addWidget(self.plot, 1)
+        dl.addWidget(self.legend)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.text)
-        splitter.addWidget(self.plot)
+        splitter.addWidget(drawings)
         splitter.setSizes([520, 480])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -140,17 +157,15 @@ class ExplainPanel(Panel):
             k = tuple(d.k for d in dims)
             ds = tuple(d.d for d in dims)
             shown = ds if any(x > 1 for x in ds) else tuple(2 for _ in dims)
-            note = "" if shown == ds else " (what dilation=2 would do)"
-            self._image(row, 0, footprint_image(k, (1,) * len(k)), f"kernel_size {k}, "
-                                                                   "dilation 1")
+            note = "" if shown == ds else " if set"
+            self._image(row, 0, footprint_image(k, (1,) * len(k)), "dilation 1")
             if "dilation" in info.kwargs:  # AvgPool has none
                 self._image(row, 1, footprint_image(k, shown), f"dilation {shown}{note}")
             row += 2
             for dim in dims:
                 strip, left = coverage_strip(dim)
                 self.strips.append(strip)
-                self._strip(row, strip, left, f"windows along {dim.axis}: grey padding, green "
-                                             "read, red never read, orange ceil's extra window")
+                self._strip(row, strip, left, f"windows along {dim.axis}")
                 row += 2
         kw = info.kwargs
         if info.spec.layer_type.is_conv:
@@ -179,8 +194,8 @@ class ExplainPanel(Panel):
         p.addItem(item)
 
     def _groups(self, row: int, ic: int, oc: int, groups: int) -> None:
-        self.plot.ci.addLabel(f"groups={groups}: input channels (left) \u2192 output channels "
-                              "(right)", row=row, col=0, colspan=2, size="9pt")
+        self.plot.ci.addLabel(f"groups={groups}: in (left) \u2192 out (right)", row=row, col=0,
+                              colspan=2, size="9pt")
         p = self.plot.ci.addPlot(row=row + 1, col=0, colspan=2, enableMenu=False)
         p.hideAxis("left")
         p.hideAxis("bottom")
