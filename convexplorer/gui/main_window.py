@@ -196,6 +196,9 @@ class MainWindow(QMainWindow):
         if run and self._started:
             # the worker starts on the run while this thread updates the views
             self._request_run()
+        for panel in self.panels:
+            if getattr(panel, "follows_edits", False):  # e.g. Explain: live on every keystroke
+                panel.set_result(panel.result, report)
         self.status.set_memory(self.estimate, self.memory_limit)
         self.input_panel.set_config(config, shape, self.input_error or self._input_note(report))
         if self.last_result is None or self.last_result.config.device != config.device:

@@ -195,3 +195,17 @@ def test_title_names_the_file_and_marks_unsaved_work(qtbot, window, tmp_path):
     assert window.windowTitle() == "my_pools.json (pools) - convexplorer"
     window.pipeline.set_seed(3)
     assert window.windowTitle() == "my_pools.json (pools)* - convexplorer"
+
+
+def test_explain_follows_every_edit_even_without_a_run(qtbot, window):
+    explain = next(p for p in window.panels if p.title == "Explain")
+    window.tabs.setCurrentWidget(explain)
+    window.pipeline.select(0)
+    layers = list(window.pipeline.config.layers)
+    with window.pipeline.batch("two edits"):
+        window.pipeline.replace_layer(0, layers[0].with_params(kernel_size=3))
+        # conv2 now invalid: the stack is not run, the last result stays the old one
+        window.pipeline.replace_layer(3, layers[3].with_params(groups=3))
+    assert window.last_result.layers[0].output_shape == (1, 10, 24, 24)
+    text = explain.text.toPlainText()
+    assert "(28 + 2*0 - 1*(3-1) - 1) / 1" in text and "= 26" in text

@@ -85,6 +85,7 @@ def coverage_strip(dim: Dim) -> tuple[np.ndarray, int]:
 
 class ExplainPanel(Panel):
     title = "Explain"
+    follows_edits = True  # explains from the shapes alone: the window updates it on every edit
 
     def __init__(self, parent=None):
         super().__init__(parent)
