@@ -204,7 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="convexplorer",
         description="See what convolution and pooling layers do. With no command, opens the "
-                    "window (on CONFIG, or the bundled MNISTConvNet example).")
+                    "window (on CONFIG, or the bundled MNISTConvNet example).",
+        epilog="window: convexplorer [CONFIG.json] [--screenshot OUT.png]  (--screenshot saves "
+               "the window as PNG once the first results are drawn, then exits; it works "
+               "headless)",
+    )
     sub = p.add_subparsers(dest="command")
     r = sub.add_parser("run", help="run a config headless and write arrays, PNGs, summary.json")
     r.add_argument("config", help="config file (JSON)")
