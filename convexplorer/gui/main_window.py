@@ -305,7 +305,6 @@ class MainWindow(QMainWindow):
     def _on_result(self, result, report) -> None:
         if not gc_frozen():
             QTimer.singleShot(0, freeze_gc)  # once the first result is on screen
-            self.runner.warm_up()
         self.last_result, self.last_report = result, report
         self._show_banner("")
         self.memory_banner.setVisible(False)

@@ -55,15 +55,6 @@ def gc_frozen() -> bool:
     return _gc_frozen
 
 
-def _warm_up_engine() -> None:
-    try:
-        from ..engine.run import warm_up
-
-        warm_up()
-    except Exception:  # only an optimisation: a failure here must not reach the user
-        pass
-
-
 def freeze_gc() -> None:
     """Once per process, after the first result (torch is loaded by then): collect, then move
     every object alive into the collector's permanent generation. A full collection walks every
@@ -193,13 +184,6 @@ class Runner(QObject):
             self._on_devices(self._list_devices())
         else:
             self._pool().submit(lambda: self._devicesListed.emit(self._list_devices()))
-
-    def warm_up(self) -> None:
-        """Warm torch's slow first calls in the worker, once it is idle after the first
-        result (never on the GUI thread)."""
-        if self._closed or self.sync:
-            return
-        self._pool().submit(_warm_up_engine)
 
     def _list_devices(self):
         try:
