@@ -80,9 +80,11 @@ def run(
     objective: Objective | None = None,
     cancel: Callable[[], bool] | None = None,
     generation: int = 0,
+    report: ShapeReport | None = None,
 ) -> RunResult:
     """Run ``config`` for real. Raises RunError (bad config, device, input, out of memory) or
-    Cancelled (``cancel()`` became true between layers)."""
+    Cancelled (``cancel()`` became true between layers). ``report``: the shape inference the
+    caller already made of these very layers (the window has one); used when it matches."""
     t_start = time.perf_counter()
     objective = objective or config.objective
     device_name = device or config.device
@@ -99,7 +101,8 @@ def run(
         x_np = x_np.copy()
     # The formula inference is exact and cheap (the meta-device check costs ~10 ms a run);
     # anything torch still rejects is caught per layer below and named.
-    report = infer(config.layers, x_np.shape)
+    if not _report_fits(report, config, x_np.shape):
+        report = infer(config.layers, x_np.shape)
     if report.problems:
         raise RunError("; ".join(str(p) for p in report.problems[:3]), report.problems)
     labels = [layer_label(i.index, i.spec) for i in report.layers]
@@ -111,6 +114,14 @@ def run(
         if "out of memory" in str(exc) or "can't allocate memory" in str(exc):
             raise RunError(_oom_message(str(dev), report)) from None
         raise RunError(f"torch failed: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _report_fits(report: ShapeReport | None, config: Config, shape: tuple[int, ...]) -> bool:
+    """Whether ``report`` was made from exactly these layer specs (the same objects: specs are
+    immutable) and this input shape."""
+    return (report is not None and tuple(report.input_shape) == tuple(shape)
+            and len(report.layers) == len(config.layers)
+            and all(info.spec is spec for info, spec in zip(report.layers, config.layers)))
 
 
 _MODULE_CACHE: dict[tuple, list] = {}
@@ -143,6 +154,19 @@ def _to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+def _seed_dropout(seed: int, dev: torch.device) -> None:
+    """Seed the generator Dropout draws from on ``dev``, so its masks repeat from run to run.
+    (``torch.manual_seed`` would also queue seeds for every other backend, formatting a stack
+    trace for each on every run.)"""
+    if dev.type == "cuda":
+        with torch.cuda.device(dev):
+            torch.cuda.manual_seed(seed)
+    elif dev.type == "mps":
+        torch.mps.manual_seed(seed)
+    else:
+        torch.default_generator.manual_seed(seed)
+
+
 class _Timer:
     """Per-layer forward times: wall clock on the CPU; CUDA events on a GPU, so timing does not
     add a synchronisation after every layer."""
@@ -166,27 +190,58 @@ class _Timer:
         return [(b - a) * 1e3 for a, b in zip(m, m[1:])]
 
 
-def _host_arrays(tensors: list[torch.Tensor | None]) -> list[np.ndarray | None]:
-    """Tensors to numpy. On the CPU these are zero-copy views; on a GPU all float32 tensors go
-    through one device-side concatenation and one transfer (instead of one transfer and one
-    synchronisation per tensor)."""
-    out: list[np.ndarray | None] = [None] * len(tensors)
-    on_device = [i for i, t in enumerate(tensors) if t is not None and t.device.type != "cpu"]
-    for i, t in enumerate(tensors):
-        if t is not None and t.device.type == "cpu":
-            out[i] = _to_numpy(t)
-    floats = [i for i in on_device if tensors[i].dtype == torch.float32]
-    if floats:
-        flat = torch.cat([tensors[i].detach().reshape(-1) for i in floats]).cpu().numpy()
-        pos = 0
-        for i in floats:
-            n = tensors[i].numel()
-            out[i] = flat[pos:pos + n].reshape(tuple(tensors[i].shape))
-            pos += n
-    for i in on_device:
-        if out[i] is None:
-            out[i] = _to_numpy(tensors[i])
-    return out
+PINNED_LIMIT = 256 << 20  # bytes of one transfer above which host copies are not page-locked
+
+
+class _HostCopy:
+    """Device tensors to numpy. On the CPU, zero-copy views. On a GPU, every tensor is copied
+    straight into one page-locked host buffer per dtype (asynchronous DMA, no device-side
+    concatenation) on a side stream, so a batch started after the forward pass (outputs,
+    indices, parameters) travels while backward computes; ``arrays()`` waits once for all.
+    Transfers above ``PINNED_LIMIT`` use ordinary memory (page-locked memory is a scarce,
+    unswappable resource)."""
+
+    def __init__(self, dev: torch.device):
+        self.cuda = dev.type == "cuda"
+        self.stream = torch.cuda.Stream(dev) if self.cuda else None
+        self._batches: list = []  # (tensors, {dtype: (buffer, [(i, offset)])})
+
+    def start(self, tensors: list[torch.Tensor | None]) -> int:
+        """Queue ``tensors`` (None allowed); returns the batch number for ``arrays``."""
+        plan: dict = {}
+        if self.cuda:
+            groups: dict = {}
+            for i, t in enumerate(tensors):
+                if t is not None and t.device.type == "cuda":
+                    groups.setdefault(t.dtype, []).append(i)
+            self.stream.wait_stream(torch.cuda.current_stream(self.stream.device))
+            with torch.cuda.stream(self.stream):
+                for dtype, idx in groups.items():
+                    total = sum(tensors[i].numel() for i in idx)
+                    pinned = total * tensors[idx[0]].element_size() <= PINNED_LIMIT
+                    buf = torch.empty(total, dtype=dtype, pin_memory=pinned)
+                    slots, pos = [], 0
+                    for i in idx:
+                        t = tensors[i].detach()
+                        buf[pos:pos + t.numel()].view(t.shape).copy_(t, non_blocking=pinned)
+                        slots.append((i, pos))
+                        pos += t.numel()
+                    plan[dtype] = (buf, slots)
+        self._batches.append((tensors, plan))
+        return len(self._batches) - 1
+
+    def arrays(self, batch: int) -> list[np.ndarray | None]:
+        tensors, plan = self._batches[batch]
+        if self.stream is not None:
+            self.stream.synchronize()
+        out = [_to_numpy(t) if t is not None and t.device.type == "cpu" else None
+               for t in tensors]
+        for buf, slots in plan.values():
+            flat = buf.numpy()
+            for i, pos in slots:
+                t = tensors[i]
+                out[i] = flat[pos:pos + t.numel()].reshape(tuple(t.shape))
+        return out
 
 
 def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start) -> RunResult:
@@ -196,7 +251,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
         raise RunError(f"torch cannot build the layers: {str(exc).strip().splitlines()[0]} "
                        f"(torch {torch.__version__})") from None
     x = torch.from_numpy(x_np).to(dev).requires_grad_(True)
-    torch.manual_seed(config.seed)  # Dropout masks repeat from run to run
+    _seed_dropout(config.seed, dev)
     outputs: list[torch.Tensor] = []
     indices: dict[int, torch.Tensor] = {}
     grads_out: dict[int, torch.Tensor] = {}
@@ -231,6 +286,11 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
     forward_ms = (time.perf_counter() - t_fwd) * 1e3
     if cancel is not None and cancel():
         raise Cancelled()
+    # What forward made goes to the host while backward runs (on a GPU; views on the CPU).
+    params = [list(m.named_parameters()) for m in modules]
+    copy = _HostCopy(dev)
+    forward_batch = copy.start([t for info, y, named in zip(report.layers, outputs, params)
+                                for t in (y, indices.get(info.index), *(p for _, p in named))])
     obj = _objective_tensor(objective, outputs, labels, x)
     t_bwd = time.perf_counter()
     obj.backward()
@@ -238,16 +298,13 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
     backward_ms = (time.perf_counter() - t_bwd) * 1e3
     times = timer.intervals_ms()
 
-    # Everything that goes back to numpy, gathered so a GPU transfers it in one go.
-    params = [list(m.named_parameters()) for m in modules]
-    tensors: list[torch.Tensor | None] = [x.grad, obj.detach().reshape(1)]
-    for info, y, named in zip(report.layers, outputs, params):
-        tensors += [y, grads_out.get(info.index), indices.get(info.index)]
-        for _, p in named:
-            tensors += [p, p.grad]
     norms = [p.grad.norm() if p.grad is not None else None for ps in params for _, p in ps]
-    tensors += norms
-    arrays = iter(_host_arrays(tensors))
+    tensors: list[torch.Tensor | None] = [x.grad, obj.detach().reshape(1)]
+    for info, named in zip(report.layers, params):
+        tensors += [grads_out.get(info.index), *(p.grad for _, p in named)]
+    backward_batch = copy.start(tensors + norms)
+    fwd = iter(copy.arrays(forward_batch))
+    arrays = iter(copy.arrays(backward_batch))
     grad_input, obj_value = next(arrays), float(next(arrays)[0])
     layers = []
     for info, y, named, ms in zip(report.layers, outputs, params, times):
@@ -258,16 +315,17 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
             label=info.label,
             input_shape=tuple(info.input_shape),
             output_shape=tuple(y.shape),
-            activation=next(arrays),
+            activation=next(fwd),
+            indices=next(fwd),
             grad_output=next(arrays),
-            indices=next(arrays),
             indices_from=info.indices_from,
             param_count=info.params,
             macs=info.macs,
             time_ms=ms,
         )
+        for pname, _ in named:
+            lr.params[pname] = next(fwd)
         for pname, p in named:
-            lr.params[pname] = next(arrays)
             grad = next(arrays)
             lr.grads[pname] = grad if grad is not None else np.zeros(tuple(p.shape), np.float32)
         layers.append(lr)

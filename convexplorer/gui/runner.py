@@ -221,7 +221,7 @@ class Runner(QObject):
         try:
             result = self._run_fn(req.config, base_dir=req.base_dir,
                                   input_array=req.input_array, cancel=cancel.is_set,
-                                  generation=req.generation)
+                                  generation=req.generation, report=req.report)
         except MemoryError:  # numpy or Python itself ran out (torch's own OOM is a RunError)
             return req.generation, FAILED, (OUT_OF_MEMORY, [], "")
         except Exception as exc:

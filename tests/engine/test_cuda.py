@@ -107,3 +107,38 @@ def test_1d_family_matches_cpu():
               L("AdaptiveAvgPool1d", output_size=5), L("Sigmoid"))
     config = Config(layers=layers, input=InputSpec(shape=(3, 2, 40), seed=2), seed=1)
     compare(run(config, device="cpu"), run(config, device="cuda"))
+
+
+def test_unpinned_transfer_matches(monkeypatch):
+    """Above PINNED_LIMIT results come back through ordinary memory: same numbers."""
+    import convexplorer.engine.run as engine_run
+
+    path = EXAMPLES[0]
+    config = load_config(path)
+    pinned = run(config, base_dir=config_dir(path), device="cuda")
+    monkeypatch.setattr(engine_run, "PINNED_LIMIT", 0)
+    plain = run(config, base_dir=config_dir(path), device="cuda")
+    for a, b in zip(pinned.layers, plain.layers, strict=True):
+        np.testing.assert_array_equal(a.activation, b.activation)
+        if a.grad_output is not None:
+            np.testing.assert_array_equal(a.grad_output, b.grad_output)
+
+
+def test_results_survive_later_runs():
+    """A result's arrays live in page-locked buffers that torch caches and reuses: they must
+    stay as they were while the window still shows them and newer runs come in."""
+    layers = (L("Conv2d", out_channels=8, kernel_size=3), L("ReLU"),
+              L("MaxPool2d", kernel_size=2, return_indices=True))
+    first = run(Config(layers=layers, input=InputSpec(shape=(2, 3, 32, 32), seed=1), seed=1),
+                device="cuda")
+    kept = [(lr.activation.copy(), None if lr.grad_output is None else lr.grad_output.copy(),
+             None if lr.indices is None else lr.indices.copy()) for lr in first.layers]
+    for seed in range(2, 6):
+        run(Config(layers=layers, input=InputSpec(shape=(2, 3, 32, 32), seed=seed), seed=seed),
+            device="cuda")
+    for lr, (act, grad, idx) in zip(first.layers, kept, strict=True):
+        np.testing.assert_array_equal(lr.activation, act)
+        if grad is not None:
+            np.testing.assert_array_equal(lr.grad_output, grad)
+        if idx is not None:
+            np.testing.assert_array_equal(lr.indices, idx)

@@ -383,3 +383,15 @@ def test_estimate_bytes_counts_outputs_grads_indices_and_params():
 def test_config_dir(tmp_path):
     assert config_dir(None) is None
     assert config_dir(tmp_path / "a.json") == tmp_path.resolve()
+
+
+def test_a_matching_report_is_reused_and_a_stale_one_is_not():
+    config = cfg([L("Conv2d", in_channels=1, out_channels=2, kernel_size=3)], (1, 1, 8, 8))
+    own = infer(config.layers, (1, 1, 8, 8))
+    assert run(config, report=own).layers[0].output_shape == (1, 2, 6, 6)
+    # a report of another input shape, or of other (equal but different) specs, is redone
+    other_shape = infer(config.layers, (1, 1, 10, 10))
+    assert run(config, report=other_shape).layers[0].output_shape == (1, 2, 6, 6)
+    other_specs = infer((L("Conv2d", in_channels=1, out_channels=5, kernel_size=3),),
+                        (1, 1, 8, 8))
+    assert run(config, report=other_specs).layers[0].output_shape == (1, 2, 6, 6)
