@@ -98,14 +98,19 @@ def median_ms(fn, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
-def bench_engine(repeats: int, device: str = "cpu") -> dict:
+def bench_engine(repeats: int, device: str = "cpu", batch: int = 1) -> dict:
+    import dataclasses
+
     import numpy as np
     import torch
 
     from convexplorer.engine.run import run
+    from convexplorer.model.spec import InputSpec
 
     cfg = large_config()
-    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224), dtype=np.float32)
+    shape = (batch, 3, 224, 224)
+    cfg = dataclasses.replace(cfg, input=InputSpec(shape=shape))
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     seq = plain_torch_stack(device)
 
     def sync():
@@ -128,7 +133,7 @@ def bench_engine(repeats: int, device: str = "cpu") -> dict:
         p_times.append(median_ms(plain, 1, 0))
         e_times.append(median_ms(engine, 1, 0))
     p, e = statistics.median(p_times), statistics.median(e_times)
-    prefix = "" if device == "cpu" else "cuda_"
+    prefix = ("" if device == "cpu" else "cuda_") + ("" if batch == 1 else f"batch{batch}_")
     return {f"{prefix}plain_torch_ms": p, f"{prefix}engine_ms": e,
             f"{prefix}engine_overhead_ratio": e / p}
 
@@ -281,6 +286,7 @@ def collect(args) -> dict:
     figures.update(bench_memory())
     if args.device != "cpu":
         figures.update(bench_engine(3 * repeats, args.device))
+        figures.update(bench_engine(3 * repeats, args.device, batch=8))  # more to copy back
         figures.update(bench_cuda_agreement())
     if not args.skip_gui:
         figures.update(bench_startup(3 if args.quick else 7))

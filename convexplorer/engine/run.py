@@ -191,15 +191,16 @@ class _Timer:
 
 
 PINNED_LIMIT = 256 << 20  # bytes of one transfer above which host copies are not page-locked
+SMALL_COPY = 256 << 10  # bytes below which device tensors are concatenated before the copy
 
 
 class _HostCopy:
-    """Device tensors to numpy. On the CPU, zero-copy views. On a GPU, every tensor is copied
-    straight into one page-locked host buffer per dtype (asynchronous DMA, no device-side
-    concatenation) on a side stream, so a batch started after the forward pass (outputs,
-    indices, parameters) travels while backward computes; ``arrays()`` waits once for all.
-    Transfers above ``PINNED_LIMIT`` use ordinary memory (page-locked memory is a scarce,
-    unswappable resource)."""
+    """Device tensors to numpy. On the CPU, zero-copy views. On a GPU, each dtype's tensors go
+    into one page-locked host buffer (asynchronous DMA) on a side stream, so a batch started
+    after the forward pass (outputs, indices, parameters) travels while backward computes;
+    ``arrays()`` waits once for all. Small tensors (biases, kernels, norms) are concatenated
+    on the device first and cost one copy together, not one launch each. Transfers above
+    ``PINNED_LIMIT`` use ordinary memory (page-locked memory is scarce and never swapped)."""
 
     def __init__(self, dev: torch.device):
         self.cuda = dev.type == "cuda"
@@ -217,18 +218,30 @@ class _HostCopy:
             self.stream.wait_stream(torch.cuda.current_stream(self.stream.device))
             with torch.cuda.stream(self.stream):
                 for dtype, idx in groups.items():
-                    total = sum(tensors[i].numel() for i in idx)
-                    pinned = total * tensors[idx[0]].element_size() <= PINNED_LIMIT
-                    buf = torch.empty(total, dtype=dtype, pin_memory=pinned)
-                    slots, pos = [], 0
-                    for i in idx:
-                        t = tensors[i].detach()
-                        buf[pos:pos + t.numel()].view(t.shape).copy_(t, non_blocking=pinned)
-                        slots.append((i, pos))
-                        pos += t.numel()
-                    plan[dtype] = (buf, slots)
+                    plan[dtype] = self._copy(dtype, [(i, tensors[i].detach()) for i in idx])
         self._batches.append((tensors, plan))
         return len(self._batches) - 1
+
+    @staticmethod
+    def _copy(dtype, items):
+        size = items[0][1].element_size()
+        small = [(i, t) for i, t in items if t.numel() * size < SMALL_COPY]
+        large = [(i, t) for i, t in items if t.numel() * size >= SMALL_COPY]
+        total = sum(t.numel() for _, t in items)
+        pinned = total * size <= PINNED_LIMIT
+        buf = torch.empty(total, dtype=dtype, pin_memory=pinned)
+        slots, pos = [], 0
+        if small:  # first in the buffer, in one piece
+            flat = torch.cat([t.reshape(-1) for _, t in small])
+            buf[:flat.numel()].copy_(flat, non_blocking=pinned)
+            for i, t in small:
+                slots.append((i, pos))
+                pos += t.numel()
+        for i, t in large:
+            buf[pos:pos + t.numel()].view(t.shape).copy_(t, non_blocking=pinned)
+            slots.append((i, pos))
+            pos += t.numel()
+        return buf, slots
 
     def arrays(self, batch: int) -> list[np.ndarray | None]:
         tensors, plan = self._batches[batch]

@@ -109,19 +109,20 @@ def test_1d_family_matches_cpu():
     compare(run(config, device="cpu"), run(config, device="cuda"))
 
 
-def test_unpinned_transfer_matches(monkeypatch):
-    """Above PINNED_LIMIT results come back through ordinary memory: same numbers."""
+@pytest.mark.parametrize("pinned_limit, small_copy", [
+    (0, 256 << 10),  # ordinary (pageable) host memory
+    (256 << 20, 0),  # every tensor copied on its own
+    (256 << 20, 1 << 40),  # every tensor concatenated first
+])
+def test_every_transfer_path_matches_cpu(monkeypatch, pinned_limit, small_copy):
     import convexplorer.engine.run as engine_run
 
-    path = EXAMPLES[0]
+    monkeypatch.setattr(engine_run, "PINNED_LIMIT", pinned_limit)
+    monkeypatch.setattr(engine_run, "SMALL_COPY", small_copy)
+    path = next(p for p in EXAMPLES if p.name == "mnist_convnet.json")
     config = load_config(path)
-    pinned = run(config, base_dir=config_dir(path), device="cuda")
-    monkeypatch.setattr(engine_run, "PINNED_LIMIT", 0)
-    plain = run(config, base_dir=config_dir(path), device="cuda")
-    for a, b in zip(pinned.layers, plain.layers, strict=True):
-        np.testing.assert_array_equal(a.activation, b.activation)
-        if a.grad_output is not None:
-            np.testing.assert_array_equal(a.grad_output, b.grad_output)
+    compare(run(config, base_dir=config_dir(path), device="cpu"),
+            run(config, base_dir=config_dir(path), device="cuda"))
 
 
 def test_results_survive_later_runs():
