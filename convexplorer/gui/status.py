@@ -3,9 +3,13 @@ running), timings, the memory estimate and the device."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton
 
 from ..model.memory import LIMIT_ENV, fmt_bytes
+
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's largest widget size
+STOP_DELAY_MS = 300  # a run this old gets a Stop button
 
 STATE_COLORS = {
     "idle": "#888888",
@@ -22,7 +26,8 @@ DETAIL_STATES = ("failed", "invalid", "cancelled", "held")
 
 class RunStatus:
     """Device, state (running / ready / failed / cancelled / invalid / held), time and the
-    memory estimate. ``stop_button`` shows while a run waits or runs; the window connects it."""
+    memory estimate. ``stop_button`` shows once a run has waited or run for
+    ``STOP_DELAY_MS``; the window connects it."""
 
     def __init__(self, bar: QStatusBar):
         self.bar = bar
@@ -35,6 +40,13 @@ class RunStatus:
                                     "finished run")
         self.stop_button.setAutoRaise(True)
         self.stop_button.setVisible(False)
+        # Stop appears once a run has taken a moment: most runs end sooner, and a button that
+        # flashed up for each would make the bar flicker and re-lay out the window.
+        self._stop_delay = QTimer(bar)
+        self._stop_delay.setSingleShot(True)
+        self._stop_delay.setInterval(STOP_DELAY_MS)
+        self._stop_delay.timeout.connect(lambda: self.stop_button.setVisible(
+            self.state in ("waiting", "running")))
         self.time_label = QLabel(bar)
         self.time_label.setObjectName("runTime")
         self.memory_label = QLabel(bar)
@@ -46,6 +58,14 @@ class RunStatus:
             if isinstance(w, QLabel):
                 w.setContentsMargins(6, 0, 6, 0)
             bar.addPermanentWidget(w)
+        # Fixed sizes for the fields that change on every run, so a new state or time does
+        # not re-lay out (and repaint) the status bar and the window around it.
+        self.state_label.setText("\u25cf cancelled")  # the widest state without a message
+        self._state_width = self.state_label.sizeHint().width()
+        self.state_label.setFixedHeight(self.state_label.sizeHint().height())
+        self.time_label.setText("forward 9999.9 ms \u00b7 backward 9999.9 ms \u00b7 total 99999 ms")
+        self.time_label.setFixedSize(self.time_label.sizeHint())
+        self.time_label.setText("")
         self.state = "idle"
         self.set_state("idle")
 
@@ -57,7 +77,18 @@ class RunStatus:
         detail = f" \u2014 {shown}" if shown and state in DETAIL_STATES else ""
         self.state_label.setText(f"<span style='color:{color}'>\u25cf</span> {text}{detail}")
         self.state_label.setToolTip(message)
-        self.stop_button.setVisible(state in ("waiting", "running"))
+        if detail:  # a message: as wide as it needs
+            self.state_label.setMinimumWidth(0)
+            self.state_label.setMaximumWidth(QWIDGETSIZE_MAX)
+        else:
+            self.state_label.setFixedWidth(self._state_width)
+        if state in ("waiting", "running"):
+            if not self.stop_button.isVisible():
+                self._stop_delay.start()
+        else:
+            self._stop_delay.stop()
+            if self.stop_button.isVisible():
+                self.stop_button.setVisible(False)
 
     def set_memory(self, estimate: int | None, limit: int | None) -> None:
         """Show a run's estimated memory (None: unknown, the stack has a problem)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import QRectF, QSize, Signal
 from PySide6.QtGui import QColor, QImage, QPen
 from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QSpinBox, QWidget
 
@@ -129,10 +129,29 @@ class LayerChooser(QComboBox):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # The box asks for the width of the longest item it has ever held (see sizeHint):
+        # sized to its current items, it would re-lay out its panel, and the window with its
+        # docks, whenever an edit changes a shape in an item's text (64 -> 128 channels).
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._width = 0
+        self._items: list = []
         self.currentIndexChanged.connect(self._on_index_changed)
 
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self._width), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """As narrow as about 24 characters, so a narrow window can still fit the box (it
+        asks for its items' width when there is room)."""
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.fontMetrics().averageCharWidth() * 24 + 40),
+                     hint.height())
+
     def set_items(self, items: list[tuple[object, str]]) -> None:
+        if self._items == items:  # repopulating would re-measure and re-lay out the bar
+            return
+        self._items = list(items)
         keep = self.key()
         self.blockSignals(True)
         self.clear()
@@ -141,6 +160,11 @@ class LayerChooser(QComboBox):
         at = self.findData(keep)
         self.setCurrentIndex(at if at >= 0 else (0 if items else -1))
         self.blockSignals(False)
+        widest = max((self.fontMetrics().horizontalAdvance(text) for _, text in items), default=0)
+        if widest + 40 > self._width:  # text, frame and arrow; it only ever grows
+            self._width = widest + 40
+            self.updateGeometry()
+        self.setToolTip(self.currentText())
 
     def key(self):
         return self.currentData() if self.count() else None
@@ -155,6 +179,7 @@ class LayerChooser(QComboBox):
         return at >= 0
 
     def _on_index_changed(self, _index: int) -> None:
+        self.setToolTip(self.currentText())  # the whole text, where the box cuts it short
         self.keyChanged.emit(self.key())
 
 

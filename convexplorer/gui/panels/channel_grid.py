@@ -78,6 +78,9 @@ class ChannelGrid(QWidget):
         self.page_box.setMinimum(1)
         self.page_box.setPrefix("page ")
         self.page_label = QLabel()
+        # its text changes with every shape ("61 channels", "channels 0-63 of 128"): it must
+        # not change the grid's minimum width, or each edit would re-lay out the window
+        self.page_label.setMinimumWidth(1)
         bar = QHBoxLayout()
         for w in (self.cmap_box, self.scale_box, self.page_box, self.page_label):
             bar.addWidget(w)
@@ -91,6 +94,7 @@ class ChannelGrid(QWidget):
         self.view.addItem(self.image)
         # a small grid beside a big one has no colour bar: the read-out gives the values
         self.colorbar: pg.ColorBarItem | None = None
+        self._bar_cmap = cmap
         if controls:
             self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=colormap(cmap), width=14,
                                             interactive=False, colorMapMenu=False)
@@ -218,8 +222,11 @@ class ChannelGrid(QWidget):
             values, self.levels = scale(self.item, False, diverging)
             self._values = values[page]
         if self.colorbar is not None:
-            self.colorbar.setColorMap(colormap(self.cmap))
-            self.colorbar.setLevels(self.levels)
+            if self._bar_cmap != self.cmap:  # rebuilding the bar's gradient costs a paint
+                self._bar_cmap = self.cmap
+                self.colorbar.setColorMap(colormap(self.cmap))
+            if self.colorbar.levels() != tuple(self.levels):
+                self.colorbar.setLevels(self.levels)
             what = "each channel's own range" if self.per_channel else "one scale for all"
             self.colorbar.setToolTip(f"{self.levels[0]:.4g} to {self.levels[1]:.4g} ({what})")
         if self.kind == "image":

@@ -1,0 +1,31 @@
+"""Edits must not move the window around: a new channel count changes the text of the
+layer choosers and the channel grid's captions, and none of that may resize the docks (it
+did: every edit re-laid out the whole window, and the docks slid by 25 pixels)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDockWidget
+
+from .window_helpers import click_row, type_into_spin
+
+
+def _geometries(window) -> dict[str, tuple]:
+    out = {d.objectName(): d.geometry().getRect() for d in window.findChildren(QDockWidget)
+           if d.isVisible()}
+    out["central"] = window.centralWidget().geometry().getRect()
+    return out
+
+
+def test_editing_out_channels_keeps_every_dock_in_place(qtbot, window):
+    window.resize(1400, 880)
+    qtbot.waitUntil(lambda: window.width() == 1400)
+    click_row(qtbot, window, 3)  # conv2: nothing after it pins its channel count
+    spin = window.form.editor("out_channels").spins[0]
+    type_into_spin(qtbot, spin, "64")  # settle on a size first: the grid's first page
+    qtbot.waitUntil(lambda: window.last_result.layers[3].output_shape[1] == 64)
+    before = _geometries(window)
+    for text in ("128", "7", "100", "65"):  # one page, two pages, longer and shorter texts
+        type_into_spin(qtbot, spin, text)
+        qtbot.waitUntil(lambda t=text: window.last_result.layers[3].output_shape[1] == int(t))
+        qtbot.wait(50)  # let any relayout (and its dock animation) happen
+        assert _geometries(window) == before, f"out_channels={text} moved the docks"
