@@ -28,8 +28,12 @@ Figures:
   shape_inference_ms      shape inference of a 10-layer stack at 1x3x1024x1024
   shape_vs_torchinfo_ratio  that over torchinfo's summary of the same stack
   peak_memory_mib         peak resident memory of a process doing one large run
-  cuda_*                  with --device cuda: the same engine figures on the GPU, and whether
-                          CPU and CUDA agree (values within tolerance, pooling indices equal)
+  cuda_*                  with --device cuda: the same engine figures on the GPU (also at batch
+                          8: cuda_batch8_*), and whether CPU and CUDA agree (values within
+                          tolerance, pooling indices equal)
+  allocator_tuned         whether engine.allocator's glibc thresholds are in force (for the
+                          whole process: plain torch gets them too; CONVEXPLORER_MALLOC=default
+                          turns them off)
   load_average_at_*       the machine's 1-minute load: other work there makes every figure noisy
 
 The window figures come from benchmarks/gui_bench.py and benchmarks/startup_probe.py; settings,
@@ -282,6 +286,10 @@ def collect(args) -> dict:
     figures: dict = {"machine": machine(), "quick": args.quick,
                      "load_average_at_start": _load()}
     figures.update(bench_engine(3 * repeats))  # cheap, and the noisiest ratio
+    from convexplorer.engine.allocator import keep_freed_memory
+
+    # process-wide, so plain torch runs with the same allocator as the engine
+    figures["allocator_tuned"] = keep_freed_memory()
     figures.update(bench_shapes(repeats))
     figures.update(bench_memory())
     if args.device != "cpu":

@@ -13,6 +13,7 @@ import torch
 from ..model.memory import estimate_bytes, fmt_bytes
 from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config, Objective, layer_label
+from .allocator import keep_freed_memory
 from .build import build_modules
 from .devices import DeviceError, check_device
 from .inputs import InputError, load_input
@@ -86,6 +87,7 @@ def run(
     Cancelled (``cancel()`` became true between layers). ``report``: the shape inference the
     caller already made of these very layers (the window has one); used when it matches."""
     t_start = time.perf_counter()
+    keep_freed_memory()  # once per process: see engine.allocator
     objective = objective or config.objective
     device_name = device or config.device
     try:
