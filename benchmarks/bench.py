@@ -221,12 +221,20 @@ def bench_startup(repeats: int) -> dict:
 
 
 def bench_memory() -> dict:
+    """Peak resident memory of a fresh process doing one large run. Read from VmHWM, not
+    ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child would report the
+    benchmark's own (larger) size at the moment it was started."""
     code = (
         f"import resource, sys; sys.path.insert(0, {str(REPO)!r})\n"
         "from benchmarks.bench import large_config\n"
         "from convexplorer.engine.run import run\n"
         "run(large_config())\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "try:\n"
+        "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+        "    print(int(status.split()[0]))\n"  # KiB
+        "except (OSError, IndexError):\n"
+        "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    print(rss // 1024 if sys.platform == 'darwin' else rss)\n"  # bytes on macOS
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO,
                          capture_output=True, text=True).stdout
