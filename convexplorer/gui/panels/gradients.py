@@ -176,13 +176,14 @@ class GradientPanel(Panel):
         self.grid.unitDoubleClicked.connect(self._on_grid_unit_double_clicked)
 
     def set_result(self, result, report) -> None:
-        # The objective and the table are cheap and should never lag behind the run.
+        # The objective box is an editor and never lags behind the run; the table, like the
+        # grid, is filled when the tab is shown (in _redraw).
         if result is not None:
             self.objective_box.set_result(result)
-        self.table.set_result(result)
         super().set_result(result, report)
 
     def _redraw(self) -> None:
+        self.table.set_result(self.result)
         items = [] if self.result is None else arrays(self.result, grads=True)
         self.empty.setVisible(not items)
         self.source.chooser.set_items([(k, text) for k, text, _n, _a in items])
