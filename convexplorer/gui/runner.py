@@ -19,6 +19,7 @@ traceback, which the window shows in a dialog. Nothing a run raises escapes the 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 import traceback
@@ -30,6 +31,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+SWITCH_INTERVAL_S = 0.001  # see Runner._pool
 DEBOUNCE_MS = 120  # long enough to merge a burst of keystrokes, short to feel live
 THREAD_PREFIX = "convexplorer-runner"
 
@@ -194,6 +196,12 @@ class Runner(QObject):
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
+            # A thread that wants Python's GIL waits until the holder lets go, at the latest
+            # after the switch interval (5 ms by default). The worker needs the GIL to start a
+            # run, and between torch calls, while this thread is busy updating the views
+            # after an edit: 1 ms cut the start of a run from about 4.5 to 2.3 ms after the
+            # edit. (The interval is process-wide; Python's cost of switching is negligible.)
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=THREAD_PREFIX)
         return self._executor
 

@@ -272,3 +272,22 @@ def test_devices_are_listed_in_the_worker(qtbot):
     assert threads[0].startswith("convexplorer-runner")
     runner.shutdown()
     assert not runner_threads()
+
+
+def test_the_worker_waits_at_most_a_millisecond_for_the_gil(qtbot):
+    """The window's thread holds Python's GIL while it updates the views after an edit; the
+    worker must not wait the default 5 ms for it to start the run."""
+    import sys
+
+    from convexplorer.gui.runner import SWITCH_INTERVAL_S
+
+    old = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        runner = Runner(run_fn=lambda config, **_: result(config, 1))
+        with qtbot.waitSignal(runner.resultShown, timeout=5000):
+            runner.request("x")
+        assert sys.getswitchinterval() <= SWITCH_INTERVAL_S
+        runner.shutdown()
+    finally:
+        sys.setswitchinterval(old)

@@ -9,8 +9,8 @@ cells are too small on screen to hold a number, it paints none rather than cover
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QFontMetricsF, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 TEXT = QColor(255, 255, 255)
@@ -27,6 +27,8 @@ class ChannelLabels(QGraphicsItem):
         self._labels: list[tuple[float, float, str]] = []
         self._rect = QRectF()
         self._cell = 0.0
+        self._font = ""
+        self._texts: dict[str, tuple[QStaticText, float]] = {}  # laid-out numbers, widths
         self.setZValue(5)  # above the image, below the hover mark
 
     def set_labels(self, labels: list[tuple[float, float, str]], rect: QRectF,
@@ -63,9 +65,16 @@ class ChannelLabels(QGraphicsItem):
         painter.resetTransform()  # paint in screen pixels: numbers do not grow with zoom
         painter.setPen(TEXT)
         height = metrics.height()
+        font = painter.font().key()
+        if font != self._font:  # laid-out numbers, kept while the font is the same
+            self._font, self._texts = font, {}
         for x, y, text in self._labels:
+            laid = self._texts.get(text)
+            if laid is None:
+                static = QStaticText(text)
+                static.prepare(QTransform(), painter.font())
+                laid = self._texts[text] = (static, metrics.horizontalAdvance(text))
             p = t.map(QPointF(x, y))
-            r = QRectF(p.x(), p.y(), metrics.horizontalAdvance(text) + 2 * PAD, height)
-            painter.fillRect(r, BACK)
-            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+            painter.fillRect(QRectF(p.x(), p.y(), laid[1] + 2 * PAD, height), BACK)
+            painter.drawStaticText(QPointF(p.x() + PAD, p.y()), laid[0])
         painter.restore()
