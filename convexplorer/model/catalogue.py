@@ -8,6 +8,7 @@ No Qt and no torch here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 # Parameter kinds.
@@ -67,13 +68,15 @@ class LayerType:
     has_indices: bool = field(default=False)  # can return argmax indices (return_indices)
 
     def param(self, name: str) -> Param:
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
+        return self._by_name[name]  # KeyError for a name the type does not have
 
-    @property
+    @cached_property
+    def _by_name(self) -> dict[str, Param]:
+        return {p.name: p for p in self.params}
+
+    @cached_property
     def param_names(self) -> tuple[str, ...]:
+        # cached: shape inference asks for it tens of times per layer
         return tuple(p.name for p in self.params)
 
     @property

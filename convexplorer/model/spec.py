@@ -7,6 +7,7 @@ a snapshot can be handed to a worker thread without locks. No Qt and no torch he
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from .catalogue import CATALOGUE, LayerType
@@ -62,14 +63,18 @@ class LayerSpec:
         """The explicitly set keywords."""
         return dict(self.params)
 
+    @cached_property
+    def _set(self) -> dict[str, Any]:
+        # the explicit keywords by name (inference asks for them tens of times per layer)
+        return dict(self.params)
+
     def is_set(self, key: str) -> bool:
-        return any(k == key for k, _ in self.params)
+        return key in self._set
 
     def value(self, key: str) -> Any:
         """The explicit value, else torch's default from the catalogue."""
-        for k, v in self.params:
-            if k == key:
-                return v
+        if key in self._set:
+            return self._set[key]
         lt = self.layer_type
         if lt is not None and key in lt.param_names:
             return lt.param(key).default
