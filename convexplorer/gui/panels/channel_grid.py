@@ -39,6 +39,7 @@ from .data import (
     scale,
     to_rgb,
 )
+from .indexed_image import IndexedImageItem, color_table
 
 BAND = 1.25  # height of one curve band (the curve uses 0..1 of it)
 MAX_BARS = 2048  # above this a vector is drawn as a curve
@@ -90,7 +91,7 @@ class ChannelGrid(QWidget):
         self.image_widget = pg.GraphicsLayoutWidget()
         self.view = self.image_widget.addViewBox(row=0, col=0, lockAspect=True, invertY=True,
                                                  enableMenu=False)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = IndexedImageItem()
         self.view.addItem(self.image)
         # a small grid beside a big one has no colour bar: the read-out gives the values
         self.colorbar: pg.ColorBarItem | None = None
@@ -246,10 +247,10 @@ class ChannelGrid(QWidget):
                                 else f"{c} channel{'s' if c != 1 else ''}")
         # indices into a colour table (gaps transparent): drawn without a per-pixel lookup
         indices = quantize(downsample(self._values, m.factor), self.levels)
-        self.image.setImage(compose(indices, replace(m, factor=1), fill=0), levels=None,
-                            lut=index_lut(self.cmap), autoLevels=False)
+        self.image.set_image(compose(indices, replace(m, factor=1), fill=0),
+                             color_table(self.cmap, index_lut(self.cmap)))
         height, width = m.size
-        self.image.setRect(QRectF(0, 0, width, height))
+        self.image.set_rect(QRectF(0, 0, width, height))
         if self._geometry != (m, c):
             self._geometry = (m, c)
             self._home = QRectF(0, 0, width, height)
