@@ -157,6 +157,10 @@ class PoolingPanel(Panel):
                 f"{self.counts.sum()} windows; {multi} won more than one")
         text += (" (windows overlap where stride < kernel_size)." if multi else
                  " (windows do not overlap, or no maximum is shared).")
+        if multi and self._maps.get("unpool") is not None:
+            text += (f" MaxUnpool sends each window's value back to its winner, so at those "
+                     f"{multi} positions several values land on one spot and one is kept: "
+                     "torch does not say which (on CUDA it can change from run to run).")
         obj = self.result.objective
         after = (obj.layer if obj.layer >= 0 else len(self.result.layers) - 1) >= pool
         if grad is not None and not after:

@@ -74,6 +74,21 @@ def test_the_unpool_puts_values_back_at_the_winners(panel, dgc_result):
     assert not unpool[panel.counts == 0].any()
 
 
+def test_shared_winners_before_an_unpool_are_explained(panel, qtbot):
+    # the bundled example's pool overlaps (kernel 3, stride 2) and feeds a MaxUnpool
+    assert (panel.counts > 1).any()
+    text = panel.summary.text()
+    multi = int((panel.counts > 1).sum())
+    assert f"at those {multi} positions several values land on one spot" in text
+    assert "CUDA" in text
+    # without overlap there is nothing to warn about
+    result = run_layers([L("MaxPool2d", kernel_size=2, return_indices=True),
+                         L("MaxUnpool2d", kernel_size=2)], (1, 1, 6, 6))
+    other = show(qtbot, PoolingPanel())
+    other.set_result(result, None)
+    assert "several values land" not in other.summary.text()
+
+
 def test_selecting_the_unpool_shows_its_pool(qtbot, dgc_result):
     panel = show(qtbot, PoolingPanel())
     panel.set_result(dgc_result, None)
