@@ -202,7 +202,8 @@ class _HostCopy:
     after the forward pass (outputs, indices, parameters) travels while backward computes;
     ``arrays()`` waits once for all. Small tensors (biases, kernels, norms) are concatenated
     on the device first and cost one copy together, not one launch each. Transfers above
-    ``PINNED_LIMIT`` use ordinary memory (page-locked memory is scarce and never swapped)."""
+    ``PINNED_LIMIT`` use ordinary memory (page-locked memory is scarce and never swapped).
+    Another device's tensors (MPS) come back one by one."""
 
     def __init__(self, dev: torch.device):
         self.cuda = dev.type == "cuda"
@@ -249,8 +250,9 @@ class _HostCopy:
         tensors, plan = self._batches[batch]
         if self.stream is not None:
             self.stream.synchronize()
-        out = [_to_numpy(t) if t is not None and t.device.type == "cpu" else None
-               for t in tensors]
+        copied = {i for _buf, slots in plan.values() for i, _pos in slots}
+        # the CPU's as views; another device's (MPS) one by one
+        out = [None if t is None or i in copied else _to_numpy(t) for i, t in enumerate(tensors)]
         for buf, slots in plan.values():
             flat = buf.numpy()
             for i, pos in slots:

@@ -395,3 +395,27 @@ def test_a_matching_report_is_reused_and_a_stale_one_is_not():
     other_specs = infer((L("Conv2d", in_channels=1, out_channels=5, kernel_size=3),),
                         (1, 1, 8, 8))
     assert run(config, report=other_specs).layers[0].output_shape == (1, 2, 6, 6)
+
+
+def test_host_copy_brings_back_every_device_kind():
+    """CPU tensors come back as views, None stays None, and a tensor of a device without the
+    CUDA path (MPS) comes back through .cpu()."""
+    from types import SimpleNamespace
+
+    from convexplorer.engine.run import _HostCopy
+
+    class OtherDevice:  # stands in for an MPS tensor
+        device = SimpleNamespace(type="mps")
+
+        def detach(self):
+            return self
+
+        def cpu(self):
+            return torch.arange(3.0)
+
+    cpu = torch.arange(4.0)
+    copy = _HostCopy(torch.device("cpu"))
+    batch = copy.start([cpu, None, OtherDevice()])
+    got = copy.arrays(batch)
+    assert np.shares_memory(got[0], cpu.numpy()) and got[1] is None
+    np.testing.assert_array_equal(got[2], [0.0, 1.0, 2.0])
