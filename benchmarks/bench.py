@@ -341,6 +341,14 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cpu", help="also run the engine figures on this device")
     ap.add_argument("--skip-gui", action="store_true", help="no window figures (no Qt needed)")
     args = ap.parse_args(argv)
+    if args.device != "cpu":
+        from convexplorer.engine.devices import DeviceError, check_device
+
+        try:
+            check_device(args.device)
+        except DeviceError as exc:  # e.g. a CPU-only torch: say so, no traceback
+            print(f"bench: --device {args.device}: {exc}", file=sys.stderr)
+            return 2
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="convexplorer-bench-") as settings:
         # the window's settings, recent files and autosaves (this process and its children):
