@@ -44,7 +44,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.pipeline = Pipeline(config or Config(), path)
-        self.runner = runner or Runner(self, sync=sync)
+        self.runner = runner or Runner(self, sync=sync, adaptive=True)
         self.last_result = None
         self.last_report: ShapeReport | None = None
         self.report: ShapeReport | None = None  # the live report of the current config

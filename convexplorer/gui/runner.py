@@ -1,9 +1,14 @@
 """The runner: real runs on one worker thread, off the GUI thread.
 
-A request after a quiet spell (none in the last ``DEBOUNCE_MS``, nothing waiting or running)
+A request after a quiet spell (none in the last debounce interval, nothing waiting or running)
 starts at once; the rest of a burst is debounced (trailing edge, so the burst's last request
-always runs). Runs go to a single-worker executor. Each request bumps a generation number and
-sets the previous run's cancel flag (``engine.run`` checks it between layers); a result whose
+always runs). The interval is ``debounce_ms``; with ``adaptive=True`` (the window's runner) it
+follows what a run costs: twice the last run's time in the worker plus its drawing, between
+``MIN_DEBOUNCE_MS`` and ``debounce_ms``. Small stacks then follow a spin box's arrows or wheel
+live, while a stack that takes 100 ms still waits for a pause in the typing.
+
+Runs go to a single-worker executor. Each request bumps a generation number and sets the
+previous run's cancel flag (``engine.run`` checks it between layers); a result whose
 generation is stale is dropped when it arrives. Results reach the GUI thread through a queued
 signal. torch is imported only in the worker (``convexplorer.engine.run`` is imported there),
 so the window shows before torch loads and the GUI thread never waits on it -- except in
@@ -33,6 +38,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 SWITCH_INTERVAL_S = 0.001  # see Runner._pool
 DEBOUNCE_MS = 120  # long enough to merge a burst of keystrokes, short to feel live
+MIN_DEBOUNCE_MS = 25  # the adaptive interval's floor (see the module docstring)
 THREAD_PREFIX = "convexplorer-runner"
 
 IDLE, WAITING, RUNNING, READY, FAILED, CANCELLED = (
@@ -110,7 +116,7 @@ class Runner(QObject):
     _devicesListed = Signal(object)
 
     def __init__(self, parent: QObject | None = None, *, sync: bool = False,
-                 debounce_ms: int = DEBOUNCE_MS,
+                 debounce_ms: int = DEBOUNCE_MS, adaptive: bool = False,
                  run_fn: Callable[..., Any] | None = None,
                  devices_fn: Callable[[], Any] | None = None,
                  clock: Callable[[], float] = time.monotonic):
@@ -131,6 +137,9 @@ class Runner(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
+        self._max_debounce_ms = debounce_ms
+        self._adaptive = adaptive
+        self.cost_ms: float | None = None  # the last run: worker time plus drawing
         self._timer.timeout.connect(self._submit)
         self._delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
         self._devicesListed.connect(self._on_devices, Qt.ConnectionType.QueuedConnection)
@@ -146,7 +155,7 @@ class Runner(QObject):
         if self._closed:
             return self._generation
         now = self._clock()
-        quiet = (now - self._last_request >= self._timer.interval() / 1e3
+        quiet = (now - self._last_request >= self.debounce_ms / 1e3
                  and self._pending is None and self.state not in (WAITING, RUNNING))
         self._last_request = now
         self._generation += 1
@@ -159,8 +168,15 @@ class Runner(QObject):
             self._submit()
         else:
             self._set_state(WAITING)
-            self._timer.start()
+            self._timer.start(self.debounce_ms)
         return self._generation
+
+    @property
+    def debounce_ms(self) -> int:
+        """How long the tail of a burst waits (see the module docstring)."""
+        if not self._adaptive or self.cost_ms is None:
+            return self._max_debounce_ms
+        return int(min(self._max_debounce_ms, max(MIN_DEBOUNCE_MS, 2 * self.cost_ms)))
 
     def flush(self) -> None:
         """Start the pending request now instead of after the debounce delay."""
@@ -257,7 +273,10 @@ class Runner(QObject):
             result, report, seconds = payload
             ms = getattr(result, "total_ms", 0.0) or seconds * 1e3
             self._set_state(READY, f"{ms:.1f} ms")
+            t_draw = time.perf_counter()
             self.resultReady.emit(result, report)
+            # the last run predicts the next best (an edit changes what a run costs)
+            self.cost_ms = seconds * 1e3 + (time.perf_counter() - t_draw) * 1e3
             self.resultShown.emit(result)
         elif kind == FAILED:
             message, problems, details = payload

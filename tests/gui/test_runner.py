@@ -4,6 +4,7 @@ A fake run function stands in for the engine, so these run without torch."""
 from __future__ import annotations
 
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -291,3 +292,42 @@ def test_the_worker_waits_at_most_a_millisecond_for_the_gil(qtbot):
         runner.shutdown()
     finally:
         sys.setswitchinterval(old)
+
+
+def test_an_adaptive_debounce_follows_what_a_run_costs(qtbot):
+    """The window's runner waits, in a burst, about twice what the last run cost (worker and
+    drawing), between MIN_DEBOUNCE_MS and its debounce_ms: cheap stacks follow the spin box
+    live, dear ones still wait for a pause."""
+    from convexplorer.gui.runner import MIN_DEBOUNCE_MS
+
+    delay = {"s": 0.0}
+
+    def run_fn(config, *, generation, **_):
+        time.sleep(delay["s"])
+        return result(config, generation)
+
+    fixed = Runner(debounce_ms=120, run_fn=run_fn)
+    # a clock that stands still: every request after the first is the tail of a burst
+    runner = Runner(debounce_ms=120, adaptive=True, run_fn=run_fn, clock=FakeClock())
+    assert runner.debounce_ms == fixed.debounce_ms == 120  # nothing known yet
+    for r in (fixed, runner):
+        with qtbot.waitSignal(r.resultShown, timeout=5000):
+            r.request("cheap")
+    assert fixed.debounce_ms == 120
+    assert runner.debounce_ms == MIN_DEBOUNCE_MS  # a run of about 0 ms
+    runner.request("tail of a burst")  # straight after the last: it waits, briefly
+    assert runner.state == "waiting" and runner._timer.interval() == MIN_DEBOUNCE_MS
+    runner.cancel()
+
+    delay["s"] = 0.04
+    with qtbot.waitSignal(runner.resultShown, timeout=5000):
+        runner.request("dearer")
+        runner.flush()
+    assert 80 <= runner.debounce_ms <= 120  # twice 40 ms and more, at most debounce_ms
+    delay["s"] = 0.2
+    with qtbot.waitSignal(runner.resultShown, timeout=5000):
+        runner.request("dear")
+        runner.flush()
+    assert runner.debounce_ms == 120
+    for r in (fixed, runner):
+        r.shutdown()
