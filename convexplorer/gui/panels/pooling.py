@@ -25,6 +25,7 @@ class PoolingPanel(Panel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._unpool = None  # the MaxUnpool using the shown pool's indices, if any
         self.chooser = LayerChooser()
         self.units = UnitBoxes()
         self.batch_box, self.channel_box = self.units.batch_box, self.units.channel_box
@@ -103,6 +104,7 @@ class PoolingPanel(Panel):
         inp = self._pool_input(pool.index)[b, ch]
         grad = self._pool_input(pool.index, grads=True)
         unpool = next((lr for lr in self.result.layers if lr.indices_from == pool.index), None)
+        self._unpool = unpool
         indices = pool.indices[b, ch]
         self.counts = win_counts(indices, inp.size).reshape(inp.shape)
         self._maps = {"input": inp, "indices": indices,
@@ -157,10 +159,16 @@ class PoolingPanel(Panel):
                 f"{self.counts.sum()} windows; {multi} won more than one")
         text += (" (windows overlap where stride < kernel_size)." if multi else
                  " (windows do not overlap, or no maximum is shared).")
-        if multi and self._maps.get("unpool") is not None:
-            text += (f" MaxUnpool sends each window's value back to its winner, so at those "
-                     f"{multi} positions several values land on one spot and one is kept: "
-                     "torch does not say which (on CUDA it can change from run to run).")
+        unpool = self._unpool
+        if multi and unpool is not None and unpool.index == pool + 1:
+            text += (f" MaxUnpool sends each window's value back to its winner: at those "
+                     f"{multi} positions several windows send the same value, so it does not "
+                     "matter which write lands last.")
+        elif multi and unpool is not None:
+            text += (f" MaxUnpool sends each window's value back to its winner, and the layers "
+                     f"between have changed those values: at those {multi} positions several "
+                     "values land on one spot and one is kept. torch does not say which (on "
+                     "CUDA it can change from run to run).")
         obj = self.result.objective
         after = (obj.layer if obj.layer >= 0 else len(self.result.layers) - 1) >= pool
         if grad is not None and not after:

@@ -75,18 +75,28 @@ def test_the_unpool_puts_values_back_at_the_winners(panel, dgc_result):
 
 
 def test_shared_winners_before_an_unpool_are_explained(panel, qtbot):
-    # the bundled example's pool overlaps (kernel 3, stride 2) and feeds a MaxUnpool
-    assert (panel.counts > 1).any()
-    text = panel.summary.text()
+    # the bundled example's pool overlaps (kernel 3, stride 2) and feeds a MaxUnpool directly:
+    # the windows sharing a winner send it the same value
     multi = int((panel.counts > 1).sum())
-    assert f"at those {multi} positions several values land on one spot" in text
-    assert "CUDA" in text
-    # without overlap there is nothing to warn about
+    assert multi > 0
+    assert f"at those {multi} positions several windows send the same value" in \
+        panel.summary.text()
+    # a 3x3 convolution between them mixes neighbours: the values differ, one is kept
+    result = run_layers([L("MaxPool2d", kernel_size=3, stride=2, return_indices=True),
+                         L("Conv2d", out_channels=1, kernel_size=3, padding=1),
+                         L("MaxUnpool2d", kernel_size=3, stride=2)], (1, 1, 9, 9))
+    mixed = show(qtbot, PoolingPanel())
+    mixed.set_result(result, None)
+    text = mixed.summary.text()
+    assert (mixed.counts > 1).any()  # (a fixed seed: the same input every time)
+    assert "several values land on one spot and one is kept" in text and "CUDA" in text
+    # without overlap there is nothing to say
     result = run_layers([L("MaxPool2d", kernel_size=2, return_indices=True),
                          L("MaxUnpool2d", kernel_size=2)], (1, 1, 6, 6))
     other = show(qtbot, PoolingPanel())
     other.set_result(result, None)
-    assert "several values land" not in other.summary.text()
+    text = other.summary.text()
+    assert "several windows send" not in text and "several values land" not in text
 
 
 def test_selecting_the_unpool_shows_its_pool(qtbot, dgc_result):
