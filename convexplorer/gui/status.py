@@ -87,8 +87,7 @@ class RunStatus:
                 self._stop_delay.start()
         else:
             self._stop_delay.stop()
-            if self.stop_button.isVisible():
-                self.stop_button.setVisible(False)
+            self.stop_button.setVisible(False)
 
     def set_memory(self, estimate: int | None, limit: int | None) -> None:
         """Show a run's estimated memory (None: unknown, the stack has a problem)."""

@@ -214,24 +214,21 @@ class Pipeline:
         return self._redo[-1][1] if self._redo else ""
 
     def undo(self) -> None:
-        if not self._undo:
-            return
-        self._merge_key = None
-        config, label = self._undo.pop()
-        self._redo.append((self._config, label))
-        self._config = config
-        self._clamp_selection()
-        self._emit("config", f"undo {label}")
+        self._step(self._undo, self._redo, "undo")
 
     def redo(self) -> None:
-        if not self._redo:
+        self._step(self._redo, self._undo, "redo")
+
+    def _step(self, source: list, target: list, word: str) -> None:
+        """Go back to ``source``'s last config, keeping the current one on ``target``."""
+        if not source:
             return
         self._merge_key = None
-        config, label = self._redo.pop()
-        self._undo.append((self._config, label))
+        config, label = source.pop()
+        target.append((self._config, label))
         self._config = config
         self._clamp_selection()
-        self._emit("config", f"redo {label}")
+        self._emit("config", f"{word} {label}")
 
     # -- files -------------------------------------------------------------------------------
     def load(self, config: Config, path: str | Path | None = None) -> None:

@@ -60,8 +60,8 @@ class LayerSpec:
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        """The explicitly set keywords."""
-        return dict(self.params)
+        """The explicitly set keywords (a copy)."""
+        return dict(self._set)
 
     @cached_property
     def _set(self) -> dict[str, Any]:

@@ -37,6 +37,15 @@ def base(**extra) -> dict:
     return d
 
 
+def assert_config_error(path, words) -> None:
+    """Loading ``path`` fails with a message that starts with the path and has ``words``."""
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: ")
+    for w in words:
+        assert w in msg, (w, msg)
+
 def test_examples_exist():
     names = {p.name for p in EXAMPLES}
     assert "mnist_convnet.json" in names and len(names) >= 4
@@ -187,12 +196,7 @@ def test_wrong_input_keys_and_values(tmp_path, inp, words):
     if words is None:
         assert load_config(path).input.shape == (1, 1)
         return
-    with pytest.raises(ConfigError) as err:
-        load_config(path)
-    msg = str(err.value)
-    assert msg.startswith(f"{path}: ")
-    for w in words:
-        assert w in msg, (w, msg)
+    assert_config_error(path, words)
 
 
 @pytest.mark.parametrize("patch, words", [
@@ -209,12 +213,7 @@ def test_wrong_input_keys_and_values(tmp_path, inp, words):
 ])
 def test_structural_errors(tmp_path, patch, words):
     path = write(tmp_path, base(**patch))
-    with pytest.raises(ConfigError) as err:
-        load_config(path)
-    msg = str(err.value)
-    assert msg.startswith(f"{path}: ")
-    for w in words:
-        assert w in msg, (w, msg)
+    assert_config_error(path, words)
 
 
 def test_not_an_object():

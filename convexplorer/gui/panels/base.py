@@ -48,6 +48,15 @@ def index_lut(name: str) -> np.ndarray:
     return _LUTS[key]
 
 
+def index_table(name: str) -> list[int]:
+    """``index_lut(name)`` as QImage's colour table (0xAARRGGBB), made once per map."""
+    key = ("table", name)
+    if key not in _LUTS:
+        c = index_lut(name).astype(np.uint32)
+        _LUTS[key] = ((c[:, 3] << 24) | (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]).tolist()
+    return _LUTS[key]
+
+
 def save_rgb(rgb: np.ndarray, path) -> bool:
     """Save an (H, W, 3) uint8 array as PNG."""
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
@@ -122,6 +131,9 @@ class Panel(QWidget):
         return save_rgb(rgb, path)
 
 
+CHOOSER_FRAME = 40  # pixels of a combo box beside its text: frame and arrow
+
+
 class LayerChooser(QComboBox):
     """A combo box of (key, text) items that keeps its key across repopulating."""
 
@@ -145,7 +157,7 @@ class LayerChooser(QComboBox):
         """As narrow as about 24 characters, so a narrow window can still fit the box (it
         asks for its items' width when there is room)."""
         hint = super().minimumSizeHint()
-        return QSize(min(hint.width(), self.fontMetrics().averageCharWidth() * 24 + 40),
+        return QSize(min(hint.width(), self.fontMetrics().averageCharWidth() * 24 + CHOOSER_FRAME),
                      hint.height())
 
     def set_items(self, items: list[tuple[object, str]]) -> None:
@@ -161,8 +173,8 @@ class LayerChooser(QComboBox):
         self.setCurrentIndex(at if at >= 0 else (0 if items else -1))
         self.blockSignals(False)
         widest = max((self.fontMetrics().horizontalAdvance(text) for _, text in items), default=0)
-        if widest + 40 > self._width:  # text, frame and arrow; it only ever grows
-            self._width = widest + 40
+        if widest + CHOOSER_FRAME > self._width:  # it only ever grows
+            self._width = widest + CHOOSER_FRAME
             self.updateGeometry()
         self.setToolTip(self.currentText())
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .base import COLORMAPS, DIVERGING, colormap, index_lut, lut, pen, save_rgb
+from .base import COLORMAPS, DIVERGING, colormap, index_table, lut, pen, save_rgb
 from .channel_labels import ChannelLabels
 from .data import (
     MAX_PAGE,
@@ -39,7 +39,7 @@ from .data import (
     scale,
     to_rgb,
 )
-from .indexed_image import IndexedImageItem, color_table
+from .indexed_image import IndexedImageItem
 
 BAND = 1.25  # height of one curve band (the curve uses 0..1 of it)
 MAX_BARS = 2048  # above this a vector is drawn as a curve
@@ -248,7 +248,7 @@ class ChannelGrid(QWidget):
         # indices into a colour table (gaps transparent): drawn without a per-pixel lookup
         indices = quantize(downsample(self._values, m.factor), self.levels)
         self.image.set_image(compose(indices, replace(m, factor=1), fill=0),
-                             color_table(self.cmap, index_lut(self.cmap)))
+                             index_table(self.cmap))
         height, width = m.size
         self.image.set_rect(QRectF(0, 0, width, height))
         if self._geometry != (m, c):

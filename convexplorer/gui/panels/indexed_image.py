@@ -2,8 +2,9 @@
 
 pyqtgraph's ImageItem re-examined the data and rebuilt the 256-entry colour table (256 Python
 ``qRgba`` calls) at every render, about 0.35 ms per grid and result, four grids a result. This
-item wraps ``data.quantize``'s indices in a QImage once per new image, with a colour table
-made once per colour map, and paints it into a rectangle of view coordinates.
+item wraps ``data.quantize``'s indices in a QImage once per new image, with the colour table
+``base.index_table`` makes once per colour map, and paints it into a rectangle of view
+coordinates.
 """
 
 from __future__ import annotations
@@ -12,19 +13,6 @@ import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsItem
-
-_TABLES: dict[str, list[int]] = {}
-
-
-def color_table(key: str, lut: np.ndarray) -> list[int]:
-    """``lut`` (256 x 4 uint8, RGBA) as QImage's colour table (0xAARRGGBB), made once per
-    ``key``."""
-    table = _TABLES.get(key)
-    if table is None:
-        c = lut.astype(np.uint32)
-        table = _TABLES[key] = ((c[:, 3] << 24) | (c[:, 0] << 16) | (c[:, 1] << 8)
-                                | c[:, 2]).tolist()
-    return table
 
 
 class IndexedImageItem(QGraphicsItem):

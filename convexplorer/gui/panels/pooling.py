@@ -25,7 +25,6 @@ class PoolingPanel(Panel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._unpool = None  # the MaxUnpool using the shown pool's indices, if any
         self.chooser = LayerChooser()
         self.units = UnitBoxes()
         self.batch_box, self.channel_box = self.units.batch_box, self.units.channel_box
@@ -104,7 +103,6 @@ class PoolingPanel(Panel):
         inp = self._pool_input(pool.index)[b, ch]
         grad = self._pool_input(pool.index, grads=True)
         unpool = next((lr for lr in self.result.layers if lr.indices_from == pool.index), None)
-        self._unpool = unpool
         indices = pool.indices[b, ch]
         self.counts = win_counts(indices, inp.size).reshape(inp.shape)
         self._maps = {"input": inp, "indices": indices,
@@ -133,7 +131,7 @@ class PoolingPanel(Panel):
             self.unpool_view.set_overlay(win_overlay(np.minimum(self.counts, 1)))
         self.unpool_view.view.setVisible(u is not None)
         self.summary.setText(f"<b>{escape(pool.label)} on {escape(src)}[{b}, {ch}]</b>: "
-                             + escape(self._summary(pool.index, inp, g)))
+                             + escape(self._summary(pool.index, inp, g, unpool)))
         fits = self.cell is not None and len(self.cell) == indices.ndim and all(
             c < n for c, n in zip(self.cell, indices.shape))
         if fits:
@@ -152,14 +150,14 @@ class PoolingPanel(Panel):
                 view.add_text(y + 0.5, x + 0.5, text, colour="k" if view is self.input_view
                               else "w")
 
-    def _summary(self, pool: int, inp: np.ndarray, grad: np.ndarray | None) -> str:
+    def _summary(self, pool: int, inp: np.ndarray, grad: np.ndarray | None,
+                 unpool) -> str:
         won = int((self.counts > 0).sum())
         multi = int((self.counts > 1).sum())
         text = (f"{won} of {inp.size} input positions won at least one of the "
                 f"{self.counts.sum()} windows; {multi} won more than one")
         text += (" (windows overlap where stride < kernel_size)." if multi else
                  " (windows do not overlap, or no maximum is shared).")
-        unpool = self._unpool
         if multi and unpool is not None and unpool.index == pool + 1:
             text += (f" MaxUnpool sends each window's value back to its winner: at those "
                      f"{multi} positions several windows send the same value, so it does not "

@@ -7,13 +7,13 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from convexplorer.gui.panels.base import index_lut
-from convexplorer.gui.panels.indexed_image import IndexedImageItem, color_table
+from convexplorer.gui.panels.base import index_lut, index_table
+from convexplorer.gui.panels.indexed_image import IndexedImageItem
 
 
 def test_the_colour_table_is_the_lut_with_a_transparent_first_entry(qtbot):
     lut = index_lut("viridis")
-    table = color_table("viridis", lut)
+    table = index_table("viridis")
     assert len(table) == 256 and QColor.fromRgba(table[0]).alpha() == 0
     for k in (1, 128, 255):
         c = QColor.fromRgba(table[k])
@@ -24,7 +24,7 @@ def test_it_paints_each_index_in_its_colour_into_its_rectangle(qtbot):
     lut = index_lut("viridis")
     item = IndexedImageItem()
     indices = np.array([[0, 1], [128, 255]], dtype=np.uint8)
-    item.set_image(indices, color_table("viridis", lut))
+    item.set_image(indices, index_table("viridis"))
     item.set_rect(QRectF(0, 0, 20, 20))  # 10 x 10 view units a cell
     assert item.boundingRect() == QRectF(0, 0, 20, 20) and item.shape_hw == (2, 2)
     out = QImage(20, 20, QImage.Format.Format_ARGB32)
