@@ -1,5 +1,5 @@
 """convexplorer's performance figures, each a median over repeated runs and every ratio measured
-side by side in the same run (see issue 6 and the README's "Speed" section).
+side by side in the same run (see docs/speed.md).
 
     python benchmarks/bench.py [--quick] [--json OUT.json] [--device cpu|cuda] [--skip-gui]
 
