@@ -12,6 +12,7 @@ import inspect
 import json
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -646,3 +647,41 @@ def test_step_unit_walks_a_channel_row_major():
     assert len(list(units_in_map(shape, (0, 0, 0, 0)))) == 6
     assert step_unit((4, 7), (2, 6)) is None and step_unit((4, 7), (2, 5)) == (2, 6)
     assert step_unit((1, 2, 5), (0, 1, 1), 3) == (0, 1, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences go through one translation hook, whole
+
+
+class Marked:
+    """A stand-in translation that marks every template it is asked for."""
+
+    asked: list[str] = []
+
+    def gettext(self, template: str) -> str:
+        self.asked.append(template)
+        return "«" + template + "»"
+
+
+def test_every_line_is_one_translated_template():
+    x = make_input((2, 2, 5, 5), "normal", 10)
+    stack = [L("Conv2d", out_channels=2, kernel_size=3, padding=1, padding_mode="reflect"),
+             L("BatchNorm2d"), L("MaxPool2d", kernel_size=2, return_indices=True),
+             L("Dropout"), L("MaxUnpool2d", kernel_size=2), L("AvgPool2d", kernel_size=2),
+             L("Flatten"), L("Linear", out_features=2), L("GELU")]
+    ran = Ran(stack, x)
+    marked = Marked()
+    cm.set_translation(marked)
+    try:
+        for i in range(len(stack)):
+            bd = ran.unit(i, tuple(0 for _ in ran.result.layers[i].output_shape))
+            for line in bd.lines:
+                assert line.startswith("«") and line.endswith("»"), line
+                assert line.count("«") == 1, line  # one template per line, not glued pieces
+        with pytest.raises(UnitError) as err:
+            ran.unit(0, (0, 9, 0, 0))
+        assert str(err.value).startswith("«") and "«channel»" in str(err.value)
+    finally:
+        cm.set_translation(None)
+    # templates, not text with numbers already filled in
+    assert marked.asked and not [t for t in marked.asked if re.search(r"\d\.\d{4}", t)]

@@ -62,22 +62,22 @@ def compute(req: Request) -> Breakdown:
                     product=vals / divisor if not empty else np.zeros(nterm), padding=is_pad,
                     padded_position=padded)
 
-    lines = [say("{layer} unit {unit} is the average of its {kernel} window of input channel "
-                 "{channel}: the window's sum divided by {divisor}.", layer=req.label,
+    lines = [say("{layer} unit {unit} is the average of its window (size {kernel}) of input "
+                 "channel {channel}: the window's sum divided by {divisor}.", layer=req.label,
                  unit=req.unit_text, kernel=win.kernel_text, channel=c, divisor=divisor)]
     lines += window_lines(req, win)
     if win.adaptive:
-        lines.append(say("An adaptive window divides by its own size, {count} cells.",
+        lines.append(say("An adaptive window divides by its own size: {count}.",
                          count=divisor))
     elif override is not None:
         lines.append(say("divisor_override={divisor} replaces the window size as the divisor.",
                          divisor=override))
     elif cip:
         lines.append(say("count_include_pad=True: the divisor is the window's size within the "
-                         "padded input, {count} cells, padding included.", count=in_padded))
+                         "padded input, padding included: {count}.", count=in_padded))
     else:
-        lines.append(say("count_include_pad=False: the divisor counts only the {count} input "
-                         "cells of the window.", count=inside))
+        lines.append(say("count_include_pad=False: the divisor counts only the window's input "
+                         "cells: {count}.", count=inside))
     if empty:
         lines.append(say("The window holds no input cell, so torch gives 0."))
     else:

@@ -78,8 +78,9 @@ def compute(req: Request) -> Breakdown:
         padded_position=np.stack([poss[j][t] for j, t in enumerate(taps)], 1),
     )
 
-    lines = [say("{layer} unit {unit}: output channel {channel} multiplies its {kernel} kernel "
-                 "with the window of each input channel it sees and adds everything up.",
+    lines = [say("{layer} unit {unit}: output channel {channel} multiplies its kernel (size "
+                 "{kernel}) with the window of each input channel it sees and adds everything "
+                 "up.",
                  layer=req.label, unit=req.unit_text, channel=oc,
                  kernel="×".join(str(k) for k in ks))]
     if groups > 1:
@@ -95,9 +96,10 @@ def compute(req: Request) -> Breakdown:
         if not cells:
             continue
         if mode == "zeros":
-            lines.append(say("Along {axis}, zero padding fills padded positions {cells} "
-                             "({before} cells before the input, {after} after).", axis=wd.axis,
-                             cells=ints(cells), before=wd.pad_before, after=wd.pad_after))
+            lines.append(say("Along {axis}, zero padding fills padded positions {cells} (the "
+                             "padding is {before} before the input and {after} after).",
+                             axis=wd.axis, cells=ints(cells), before=wd.pad_before,
+                             after=wd.pad_after))
         else:
             sources = [int(s) for s, pad in zip(srcs[j], wd.padding) if pad]
             lines.append(say("Along {axis}, {mode} padding fills padded positions {cells} with "

@@ -52,12 +52,12 @@ def compute(req: Request) -> Breakdown:
         input_value=vals, product=vals.copy(),
         padded_position=(positions + pad_before).astype(np.int64))
 
-    lines = [say("{layer} unit {unit} is the largest value in its {kernel} window of input "
-                 "channel {channel}; padding counts as -inf, so it never wins.", layer=req.label,
-                 unit=req.unit_text, kernel=win.kernel_text, channel=c)]
+    lines = [say("{layer} unit {unit} is the largest value in its window (size {kernel}) of "
+                 "input channel {channel}; padding counts as -inf, so it never wins.",
+                 layer=req.label, unit=req.unit_text, kernel=win.kernel_text, channel=c)]
     lines += window_lines(req, win)
     if nterm:
-        lines.append(say("The window reads {count} values: {values}.", count=nterm,
+        lines.append(say("The window reads these input values: {values}.",
                          values=", ".join(num(v) for v in vals.tolist())))
         lines.append(say("The largest is {value} at input position {position}, flat index "
                          "{flat} in the channel's map of {size}.", value=num(recomputed),

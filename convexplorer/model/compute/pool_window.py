@@ -82,14 +82,15 @@ def window_lines(req: Request, win: PoolWindow) -> list[str]:
                          stride=wd.stride, start=wd.start, dilation=wd.dilation))
         pads = [p for p, pad in zip(wd.positions, wd.padding) if pad]
         if pads:
-            lines.append(say("Along {axis}, padded positions {cells} are padding ({before} cells "
-                             "before the input, {after} after).", axis=wd.axis, cells=ints(pads),
-                             before=wd.pad_before, after=wd.pad_after))
+            lines.append(say("Along {axis}, the window meets the padding at padded positions "
+                             "{cells} (the padding is {before} before the input and {after} "
+                             "after).", axis=wd.axis, cells=ints(pads), before=wd.pad_before,
+                             after=wd.pad_after))
         beyond = [p for p, b in zip(wd.positions, wd.beyond) if b]
         if beyond:
-            lines.append(say("Along {axis}, padded positions {cells} lie past the padded input "
-                             "(the last window of ceil_mode hangs over the edge), so they are "
-                             "left out.", axis=wd.axis, cells=ints(beyond)))
+            lines.append(say("Along {axis}, the window hangs past the padded input at padded "
+                             "positions {cells} (ceil_mode's last window), which are left out.",
+                             axis=wd.axis, cells=ints(beyond)))
     return lines
 
 
