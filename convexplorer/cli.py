@@ -12,7 +12,7 @@ from pathlib import Path
 from .model.config_io import ConfigError, load_config
 from .model.spec import Objective
 
-SUBCOMMANDS = ("run", "shapes", "import")
+SUBCOMMANDS = ("run", "shapes", "import", "print", "compute")
 
 EXIT_OK, EXIT_RUN, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input shape, e.g. 1 1 28 28 (default: guessed from the first layer)")
     i.add_argument("--fix", action="store_true",
                    help="insert the layers found missing (e.g. a Flatten before a Linear)")
+    from .cli_numbers import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -243,7 +246,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return gui_main(argv)
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "shapes": cmd_shapes, "import": cmd_import}[args.command]
+    from .cli_numbers import HANDLERS
+
+    handler = {"run": cmd_run, "shapes": cmd_shapes, "import": cmd_import, **HANDLERS}[
+        args.command]
     try:
         return handler(args)
     except CliError as exc:

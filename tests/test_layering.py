@@ -21,7 +21,8 @@ QT = ("PySide6", "pyqtgraph", "shiboken6")
 # Engine modules the GUI may import on its own thread: numpy/Pillow only.
 TORCH_FREE_ENGINE = ("convexplorer.engine", "convexplorer.engine.results",
                      "convexplorer.engine.inputs", "convexplorer.engine.images",
-                     "convexplorer.engine.export")
+                     "convexplorer.engine.export", "convexplorer.engine.printing",
+                     "convexplorer.engine.units")
 
 
 def modules(package: str) -> list[str]:

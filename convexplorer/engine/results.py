@@ -21,6 +21,7 @@ class LayerResult:
     grad_output: np.ndarray | None = None
     indices: np.ndarray | None = None  # max pools with return_indices: flat argmax per output
     indices_from: int | None = None  # MaxUnpool: the layer whose indices it used
+    grad_fn: str | None = None  # the output's grad_fn, as print(output) names it
     params: dict[str, np.ndarray] = field(default_factory=dict)  # "weight", "bias"
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     grad_norms: dict[str, float] = field(default_factory=dict)  # L2 norm, like .grad.norm()
@@ -43,6 +44,7 @@ class RunResult:
     backward_ms: float = 0.0
     total_ms: float = 0.0
     generation: int = 0
+    tensor_device: str = "cpu"  # the tensors' device as torch prints it ("cuda:0", not "cuda")
 
     def layer(self, key: int | str) -> LayerResult:
         if isinstance(key, int):

@@ -336,6 +336,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
             indices=next(fwd),
             grad_output=next(arrays),
             indices_from=info.indices_from,
+            grad_fn=y.grad_fn.name() if y.grad_fn is not None else None,
             param_count=info.params,
             macs=info.macs,
             time_ms=ms,
@@ -365,6 +366,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
         backward_ms=backward_ms,
         total_ms=(time.perf_counter() - t_start) * 1e3,
         generation=generation,
+        tensor_device=str(x.device),
     )
 
 

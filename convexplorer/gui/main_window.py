@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.runner.devicesReady.connect(self._on_devices)
         self.field_undo = FieldUndo(self)
         self._refresh(run=False)
+        self.choose_start_tab()
 
     # -- layout ------------------------------------------------------------------------------
     def _build_views(self) -> None:
@@ -126,6 +127,9 @@ class MainWindow(QMainWindow):
             signal = getattr(panel, "objectiveRequested", None)
             if signal is not None:
                 signal.connect(self.pipeline.set_objective)
+            signal = getattr(panel, "unitPicked", None)
+            if signal is not None:
+                signal.connect(self.pipeline.pick_unit)
 
     def current_panel(self):
         """The widget of the visible results tab, or None."""
@@ -159,9 +163,30 @@ class MainWindow(QMainWindow):
     def _on_pipeline(self, event: PipelineEvent) -> None:
         if event.kind == "config":
             self._refresh(run=True)
+            if event.label == "open":
+                self.choose_start_tab()
         elif event.kind == "selection":
             self._show_selection()
+        elif event.kind == "unit":
+            for panel in self.panels:
+                if hasattr(panel, "set_unit"):
+                    self._tell_panel(panel, "set_unit", self.pipeline.unit)
         self._update_title()
+
+    def choose_start_tab(self) -> None:
+        """Small tensors read best as numbers: when the input and every layer's output have at
+        most ``SMALL`` values (what torch prints without "..."), open on the Values tab;
+        otherwise on the pictures (Activations)."""
+        from .panels.values import SMALL, ValuesPanel
+
+        report = self.report
+        shapes = [] if report is None else [report.input_shape] + [
+            i.output_shape for i in report.layers]
+        small = bool(shapes) and all(s is not None and math.prod(s) <= SMALL for s in shapes)
+        for panel in self.panels:
+            if isinstance(panel, ValuesPanel) == small:
+                self.tabs.setCurrentWidget(panel)
+                return
 
     def _input_shape(self, config: Config) -> tuple[tuple[int, ...] | None, str]:
         from ..engine.inputs import MAX_INPUT_ELEMENTS, InputError, input_shape
@@ -316,10 +341,14 @@ class MainWindow(QMainWindow):
         """Call ``method`` on every panel. One that raises is reported (through
         sys.excepthook: the error dialog) and the others still get the call."""
         for panel in self.panels:
-            try:
-                getattr(panel, method)(*args)
-            except Exception:
-                sys.excepthook(*sys.exc_info())
+            self._tell_panel(panel, method, *args)
+
+    @staticmethod
+    def _tell_panel(panel, method: str, *args) -> None:
+        try:
+            getattr(panel, method)(*args)
+        except Exception:
+            sys.excepthook(*sys.exc_info())
 
     def _on_run_failed(self, message: str, problems) -> None:
         self._show_banner(f"\u26a0 Run failed: {message}")

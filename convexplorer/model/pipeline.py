@@ -12,14 +12,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .spec import Config, InputSpec, LayerSpec, Objective
+from .spec import Config, InputSpec, LayerSpec, Objective, Unit
 
 UNDO_LIMIT = 500
 
 
 @dataclass(frozen=True)
 class PipelineEvent:
-    kind: str  # "config" (layers/input/device/...), "selection", "file" (path or saved state)
+    kind: str  # "config" (layers/input/device/...), "selection", "unit" (the picked value),
+    # "file" (path or saved state)
     config: Config
     selection: int | None
     label: str = ""
@@ -42,6 +43,7 @@ class Pipeline:
         self._batch_label = ""
         self._batch_selected = False
         self._merge_key: object = None  # edits with the same key in a row share one undo step
+        self._unit: Unit | None = None  # the value picked in a table or map, shown everywhere
 
     # -- observing ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -61,6 +63,11 @@ class Pipeline:
     @property
     def selection(self) -> int | None:
         return self._selection
+
+    @property
+    def unit(self) -> Unit | None:
+        """The value the user picked (a table cell, a map unit): every panel shows it."""
+        return self._unit
 
     @property
     def path(self) -> Path | None:
@@ -196,6 +203,15 @@ class Pipeline:
             else:
                 self._emit("selection")
 
+    def pick_unit(self, unit: Unit | None) -> None:
+        """Pick one value of the input or of a layer's output (not an edit: no undo step)."""
+        if unit is not None and unit.layer is not None and not (
+                0 <= unit.layer < len(self._config.layers)):
+            unit = None
+        if unit != self._unit:
+            self._unit = unit
+            self._emit("unit")
+
     # -- undo --------------------------------------------------------------------------------
     @property
     def can_undo(self) -> bool:
@@ -240,6 +256,7 @@ class Pipeline:
         self._redo.clear()
         self._merge_key = None
         self._selection = 0 if config.layers else None
+        self._unit = None
         self._emit("config", "open")
         self._emit("file")
 

@@ -181,6 +181,28 @@ class Objective:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """One value the user picked: in the input (``layer`` None) or in a layer's output, at
+    ``batch``, ``channel`` (the feature of a vector) and ``position`` (none, L, or H, W)."""
+
+    layer: int | None
+    batch: int = 0
+    channel: int = 0
+    position: tuple[int, ...] = ()
+
+    @property
+    def index(self) -> tuple[int, ...]:
+        """The full index into the tensor: (batch, channel, *position)."""
+        return (self.batch, self.channel, *self.position)
+
+    @classmethod
+    def at(cls, layer: int | None, index) -> Unit:
+        """The unit at a full tensor index (batch, channel, *position)."""
+        index = tuple(int(i) for i in index)
+        return cls(layer, index[0], index[1] if len(index) > 1 else 0, index[2:])
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole set-up: layers, input, device, seed and objective. What a config file holds."""
 

@@ -9,19 +9,22 @@ Protocol every panel follows (a QWidget):
 - ``objectiveRequested = Signal(object)`` -- emits an ``Objective`` when the user picks one
   (e.g. clicks an output unit), the window applies it to the pipeline.
 - ``export_image(path) -> bool`` -- saves what the panel shows as PNG at data resolution.
+- optional: ``set_unit(unit: Unit | None)`` -- the value picked anywhere (a table cell, a map
+  unit); ``unitPicked = Signal(object)`` -- emits a ``Unit`` the user picked in this panel.
 """
 
 from __future__ import annotations
 
 
 def build_panels(parent=None) -> list:
-    """The panels, in tab order: activations, pooling indices, gradients, receptive field,
-    explain."""
+    """The panels, in tab order: activations, values, pooling indices, gradients, receptive
+    field, explain."""
     from .activations import ActivationPanel
     from .explain_view import ExplainPanel
     from .gradients import GradientPanel
     from .pooling import PoolingPanel
     from .receptive import ReceptiveFieldPanel
+    from .values import ValuesPanel
 
-    return [ActivationPanel(parent), PoolingPanel(parent), GradientPanel(parent),
-            ReceptiveFieldPanel(parent), ExplainPanel(parent)]
+    return [ActivationPanel(parent), ValuesPanel(parent), PoolingPanel(parent),
+            GradientPanel(parent), ReceptiveFieldPanel(parent), ExplainPanel(parent)]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from ...model.spec import Objective
+from ...model.spec import Objective, Unit
 from .base import DIVERGING, Panel, SourceBar, arrays
 from .channel_grid import ChannelGrid
 from .data import batch_count, batch_item, kernels_of
@@ -97,6 +97,7 @@ class ChannelDetail(QWidget):
 
 class ActivationPanel(Panel):
     title = "Activations"
+    unitPicked = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -104,6 +105,7 @@ class ActivationPanel(Panel):
         self.grid = ChannelGrid()
         self.detail = ChannelDetail()
         self.picked: tuple[int, int, tuple[int, ...]] | None = None  # (key, channel, position)
+        self._unit_batch: int | None = None  # the batch item of a unit picked elsewhere
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.grid)
         splitter.addWidget(self.detail)
@@ -138,6 +140,11 @@ class ActivationPanel(Panel):
         self._follow_selection(self.source.chooser)
         key, name, array = self._current()
         self.source.set_batches(batch_count(array))
+        if self._unit_batch is not None:
+            self.source.batch_box.blockSignals(True)
+            self.source.batch_box.setValue(self._unit_batch)
+            self.source.batch_box.blockSignals(False)
+            self._unit_batch = None
         batch = self.source.batch
         words = ("batch", "feature") if array.ndim == 2 else ("batch", "channel")
         self.grid.set_data(batch_item(array, batch), name,
@@ -179,6 +186,23 @@ class ActivationPanel(Panel):
     def _on_grid_unit_clicked(self, channel: int, position: tuple) -> None:
         self.picked = (self.source.key, channel, tuple(position))
         self._show_detail()
+        current = self._current() if self.result is not None else None
+        if current is not None and current[2].ndim == len(position) + 2:
+            key = current[0]
+            self.unitPicked.emit(Unit(None if key < 0 else key, self.source.batch, channel,
+                                      tuple(int(p) for p in position)))
+
+    def set_unit(self, unit: Unit | None) -> None:
+        """A unit picked elsewhere (the Values table, a step of the computation): show its
+        layer and batch item, and mark it."""
+        if unit is None or self.result is None:
+            return
+        key = -1 if unit.layer is None else unit.layer
+        self.picked = (key, unit.channel, tuple(unit.position))
+        self._unit_batch = unit.batch
+        if key != self.source.key:
+            self._pending = key
+        self.refresh()
 
     def _on_grid_unit_double_clicked(self, channel: int, position: tuple) -> None:
         self._on_grid_unit_clicked(channel, position)

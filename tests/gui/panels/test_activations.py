@@ -23,8 +23,8 @@ def test_build_panels_follows_the_protocol(qtbot):
     panels = build_panels()
     for p in panels:
         qtbot.addWidget(p)
-    assert [p.title for p in panels] == ["Activations", "Pooling indices", "Gradients",
-                                         "Receptive field", "Explain"]
+    assert [p.title for p in panels] == ["Activations", "Values", "Pooling indices",
+                                         "Gradients", "Receptive field", "Explain"]
     for p in panels:
         p.set_result(None, None)
         p.set_selection(None)

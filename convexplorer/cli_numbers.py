@@ -1,0 +1,173 @@
+"""The numbers on the command line: ``print`` (a tensor or the model, exactly as torch prints
+it) and ``compute`` (how one output value is made). Errors are CliError lines, as for ``run``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .cli import EXIT_OK, EXIT_USAGE, CliError, _check_memory, _load
+from .engine.printing import WHATS
+
+LAYER_HELP = "a layer name, an index (-1: the last layer) or 'input'"
+
+
+def resolve_layer(key: str, config) -> int | None:
+    """A layer given by name, index (negative counts from the end) or 'input' (None)."""
+    if key == "input":
+        return None
+    names = [spec.name or str(i) for i, spec in enumerate(config.layers)]
+    if key in names:
+        return names.index(key)
+    try:
+        index = int(key)
+    except ValueError:
+        raise CliError("--layer: there is no layer named {key!r}; layers: {names}, or "
+                       "input.".format(key=key, names=", ".join(names) or "none"),
+                       EXIT_USAGE) from None
+    n = len(config.layers)
+    if not -n <= index < n:
+        raise CliError("--layer: there is no layer {index}; the stack has layers 0 to {last} "
+                       "(or -1 for the last), or input.".format(index=index, last=n - 1),
+                       EXIT_USAGE)
+    return index % n
+
+
+def run_headless(args, objective=None):
+    """Run the config of ``args`` (with ``--input``/``--device`` where given) and return the
+    RunResult and its shape report; CliError with the right exit code otherwise."""
+    from .engine.inputs import InputError, input_shape, load_input_file
+    from .engine.run import RunError, config_dir, run
+    from .model.shapes import infer
+
+    config = _load(args.config)
+    x = None
+    if getattr(args, "input", None):
+        try:
+            x = load_input_file(args.input)
+        except InputError as exc:
+            raise CliError(f"--input {exc}", EXIT_USAGE) from None
+    try:
+        shape = x.shape if x is not None else input_shape(config.input, config_dir(args.config))
+    except InputError as exc:
+        raise CliError(f"{args.config}: input: {exc}") from None
+    _check_memory(config, tuple(shape), getattr(args, "ignore_memory_limit", False),
+                  args.config)
+    report = infer(config.layers, tuple(shape))
+    try:
+        result = run(config, base_dir=config_dir(args.config), input_array=x,
+                     device=getattr(args, "device", None), objective=objective, report=report)
+    except MemoryError:
+        raise CliError(f"{args.config}: out of memory: use a smaller input, fewer channels or "
+                       "a larger stride") from None
+    except RunError as exc:
+        if exc.problems:
+            raise CliError("\n".join(f"{args.config}: {p}" for p in exc.problems),
+                           EXIT_USAGE) from None
+        raise CliError(f"{args.config}: {exc}") from None
+    return result, report
+
+
+def cmd_print(args) -> int:
+    config = _load(args.config)
+    if args.model:
+        print(_model_text(args, config), end="")
+        return EXIT_OK
+    layer = resolve_layer(args.layer, config) if args.layer is not None else (
+        len(config.layers) - 1 if config.layers else None)
+    from .engine.printing import PrintError, tensor_ref
+
+    result, _report = run_headless(args)
+    try:
+        ref = tensor_ref(result, layer, args.what)
+    except PrintError as exc:
+        raise CliError(f"--what: {exc}", EXIT_USAGE) from None
+    print(ref.text(result.tensor_device))
+    return EXIT_OK
+
+
+def _model_text(args, config) -> str:
+    """print(model) of the config's stack; needs the input's shape (auto channel counts), not
+    a run and not torch."""
+    from .engine.inputs import InputError, input_shape, load_input_file
+    from .engine.run import config_dir
+    from .model.shapes import infer
+    from .model.torch_text import model_str_from_report
+
+    try:
+        shape = (load_input_file(args.input).shape if args.input
+                 else input_shape(config.input, config_dir(args.config)))
+    except InputError as exc:
+        raise CliError(f"input: {exc}", EXIT_USAGE) from None
+    report = infer(config.layers, tuple(shape))
+    if report.problems:
+        raise CliError("\n".join(f"{args.config}: {p}" for p in report.problems), EXIT_USAGE)
+    return model_str_from_report(report) + "\n"
+
+
+def parse_unit(text: str, config):
+    """``LAYER:B:C[:I[,J]]`` -> a Unit (LAYER a name, index or 'input')."""
+    from .model.spec import Unit
+
+    usage = ("--unit: use LAYER:BATCH:CHANNEL[:I[,J]], e.g. conv1:0:3:4,7 or 0:0:1:2; "
+             "got {text!r}.")
+    parts = text.split(":")
+    if len(parts) not in (3, 4):
+        raise CliError(usage.format(text=text), EXIT_USAGE)
+    layer = resolve_layer(parts[0], config)
+    try:
+        batch, channel = int(parts[1]), int(parts[2])
+        position = tuple(int(p) for p in parts[3].split(",")) if len(parts) == 4 else ()
+    except ValueError:
+        raise CliError(usage.format(text=text), EXIT_USAGE) from None
+    return Unit(layer, batch, channel, position)
+
+
+def cmd_compute(args) -> int:
+    from .engine.units import UnitError, breakdown
+
+    config = _load(args.config)
+    unit = parse_unit(args.unit, config)
+    result, report = run_headless(args)
+    try:
+        b = breakdown(result, report, unit)
+    except UnitError as exc:
+        raise CliError(f"--unit: {exc}", EXIT_USAGE) from None
+    if args.json:
+        json.dump(b.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(b.text())
+    return EXIT_OK
+
+
+def add_parsers(sub) -> None:
+    """The ``print`` and ``compute`` sub-commands."""
+    p = sub.add_parser("print", help="print a tensor of a run (or the model) exactly as "
+                                     "PyTorch's print() does")
+    p.add_argument("config", help="config file (JSON)")
+    p.add_argument("--input", help="input file instead of the config's: .npy, PNG, JPEG or BMP")
+    p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the config's)")
+    p.add_argument("--layer", help=f"which layer: {LAYER_HELP} (default: the last layer)")
+    p.add_argument("--what", default="output", choices=WHATS,
+                   help="which tensor of the layer (default: output; grad_* are the .grad "
+                        "after backward of the config's objective)")
+    p.add_argument("--model", action="store_true",
+                   help="print(model): the stack as an nn.Sequential (no run)")
+    p.add_argument("--ignore-memory-limit", action="store_true",
+                   help="run even if the estimated memory is above the limit")
+    c = sub.add_parser("compute", help="show how one output value is computed from the "
+                                       "window and the kernel, with the run's numbers")
+    c.add_argument("config", help="config file (JSON)")
+    c.add_argument("--unit", required=True,
+                   help="LAYER:BATCH:CHANNEL[:I[,J]], e.g. conv1:0:3:4,7 (LAYER: "
+                        f"{LAYER_HELP})")
+    c.add_argument("--input", help="input file instead of the config's")
+    c.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the config's)")
+    c.add_argument("--json", action="store_true",
+                   help="print a JSON object: layer, unit, value, recomputed, bias, terms")
+    c.add_argument("--ignore-memory-limit", action="store_true",
+                   help="run even if the estimated memory is above the limit")
+
+
+HANDLERS = {"print": cmd_print, "compute": cmd_compute}

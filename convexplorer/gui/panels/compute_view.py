@@ -1,0 +1,370 @@
+"""How the picked output value is made: its window on the (padded) input channel, the kernel,
+the products and partial sums, the bias, torch's value beside the recomputed one; previous /
+next / play step the window over the output positions."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...engine.units import UnitError, breakdown, layer_input
+from ...model.compute import Breakdown, map_size, position_number, step_unit, summarize_terms
+from ...model.compute.text import num
+from ...model.compute.window import pad_sources
+from ...model.spec import Unit
+from .window_map import WindowMap
+
+FULL_CHANNELS = 8  # input channels drawn in full (window, kernel, products); the rest as sums
+PLAY_MS = 350  # a few positions per second
+_CELL = "padding:1px 3px; text-align:right; white-space:nowrap;"
+
+
+def _table(values: np.ndarray, styles: np.ndarray | None = None) -> str:
+    """A small grid of numbers as an HTML table (1-D: one row)."""
+    values = np.atleast_2d(values)
+    rows = []
+    for r in range(values.shape[0]):
+        cells = []
+        for c in range(values.shape[1]):
+            style = _CELL + (styles[r, c] if styles is not None else "")
+            cells.append(f'<td nowrap style="{style}">{escape(num(float(values[r, c])))}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return ('<table border="1" cellspacing="0" cellpadding="0" style="border-color:#999;">'
+            + "".join(rows) + "</table>")
+
+
+class ComputeView(QWidget):
+    """The breakdown of one output unit (``show_unit``); ``unitPicked`` when the user steps."""
+
+    unitPicked = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.result = None
+        self.report = None
+        self.unit: Unit | None = None
+        self.breakdown: Breakdown | None = None
+        self._key = None
+        self.header = QLabel(self.tr("Click a value of a layer's output to see how it is "
+                                     "computed."))
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.prev_button = QPushButton("\u25c0")
+        self.prev_button.setToolTip(self.tr("The previous output position (same batch item and "
+                                            "channel)."))
+        self.next_button = QPushButton("\u25b6")
+        self.next_button.setToolTip(self.tr("The next output position."))
+        self.play_button = QPushButton(self.tr("Play"))
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip(self.tr("Step through every output position, a few per "
+                                            "second: the window moves over the input."))
+        self.position_label = QLabel()
+        self.channel_box = QComboBox()
+        self.channel_box.setToolTip(self.tr("Which input channel the map shows."))
+        self.channel_box.setVisible(False)
+        nav = QHBoxLayout()
+        for w in (self.prev_button, self.next_button, self.play_button, self.position_label):
+            nav.addWidget(w)
+        nav.addStretch(1)
+        nav.addWidget(self.channel_box)
+        self.map = WindowMap()
+        self.text = QTextBrowser()
+        self.text.setOpenLinks(False)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.map)
+        split.addWidget(self.text)
+        split.setSizes([300, 280])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.header)
+        layout.addLayout(nav)
+        layout.addWidget(split, 1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(PLAY_MS)
+        self.timer.timeout.connect(lambda: self.step(1, wrap=True))
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.channel_box.currentIndexChanged.connect(lambda _i: self._draw_map())
+        self._set_nav(False)
+
+    # -- what to show ------------------------------------------------------------------------
+    def clear(self, message: str = "") -> None:
+        self.breakdown = None
+        self._key = None
+        self.header.setText(escape(message) or self.tr("Click a value of a layer's output to "
+                                                       "see how it is computed."))
+        self.text.clear()
+        self.map.clear()
+        self.channel_box.clear()
+        self.position_label.setText("")
+        self._set_nav(False)
+
+    def show_unit(self, result, report, unit: Unit | None) -> None:
+        """Compute and show ``unit`` of ``result`` (nothing again for the same pair)."""
+        key = (id(result), unit)
+        if key == self._key:
+            return
+        self.result, self.report, self.unit = result, report, unit
+        if result is None or report is None or unit is None:
+            self.clear()
+            return
+        if unit.layer is None:
+            self.clear(self.tr("The input is data: it is not computed from anything. Pick a "
+                               "value of a layer's output."))
+            return
+        if unit.layer >= len(result.layers) or unit.layer >= len(report.layers):
+            self.clear()
+            return
+        try:
+            b = breakdown(result, report, unit)
+        except UnitError as exc:
+            self.clear(str(exc))
+            return
+        self._key = key
+        self.breakdown = b
+        self._set_nav(True)
+        shape = result.layers[unit.layer].output_shape
+        self.position_label.setText(self.tr("position {number} of {count}").format(
+            number=position_number(shape, unit.index) + 1, count=map_size(shape)))
+        self.header.setText(self._header(b))
+        self._fill_channels(b)
+        self._draw_map()
+        self.text.setHtml(self._html(b))
+
+    def step(self, delta: int, wrap: bool = False) -> None:
+        if self.unit is None or self.result is None or self.unit.layer is None:
+            return
+        shape = self.result.layers[self.unit.layer].output_shape
+        nxt = step_unit(shape, self.unit.index, delta, wrap=wrap)
+        if nxt is not None:
+            self.unitPicked.emit(Unit.at(self.unit.layer, nxt))
+
+    def _on_play_toggled(self, on: bool) -> None:
+        self.play_button.setText(self.tr("Pause") if on else self.tr("Play"))
+        if on:
+            self.timer.start()
+        else:
+            self.timer.stop()
+
+    def _set_nav(self, on: bool) -> None:
+        for w in (self.prev_button, self.next_button, self.play_button):
+            w.setEnabled(on)
+        if not on and self.play_button.isChecked():
+            self.play_button.setChecked(False)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.play_button.setChecked(False)  # no stepping behind the user's back
+        super().hideEvent(event)
+
+    # -- header and text ---------------------------------------------------------------------
+    def _header(self, b: Breakdown) -> str:
+        index = ", ".join(str(i) for i in b.unit)
+        return self.tr("<b>{layer} output[{index}] = {value}</b> (torch) · recomputed "
+                       "{recomputed} · difference {difference:.1e}").format(
+            layer=escape(b.layer), index=index, value=num(b.value),
+            recomputed=num(b.recomputed), difference=b.difference)
+
+    def _html(self, b: Breakdown) -> str:
+        parts = []
+        if b.kind == "conv":
+            parts.append(self._conv_html(b))
+        elif b.kind in ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool"):
+            parts.append(self._pool_html(b))
+        elif len(b.data):
+            parts.append(self._terms_html(b))
+        parts.append("".join(f"<p>{escape(line)}</p>" for line in b.lines))
+        return "".join(parts)
+
+    def _conv_html(self, b: Breakdown) -> str:
+        chans = list(b.channel_sums)
+        k = len(b.data) // max(len(chans), 1)
+        ks = tuple(len(w.positions) for w in b.window) or (k,)
+        terms = b.data
+        rows = []
+        for i, c in enumerate(chans):
+            if i >= FULL_CHANNELS:
+                break
+            sl = slice(i * k, (i + 1) * k)
+            window = terms.input_value[sl].reshape(ks)
+            pad = (terms.padding[sl] if terms.padding is not None
+                   else np.zeros(k, bool)).reshape(ks)
+            styles = np.where(np.atleast_2d(pad), "background:#ccc; color:#555;", "")
+            kernel = terms.weight_value[sl].reshape(ks)
+            prods = terms.product[sl].reshape(ks)
+            title = self.tr("input channel {channel}: window \u2299 kernel = products, "
+                            "\u03a3 = {total}").format(channel=c, total=num(b.channel_sums[c]))
+            rows.append(f"<p><b>{escape(title)}</b></p>" + '<table cellspacing="4"><tr><td>'
+                        + _table(window, styles) + "</td><td>\u2299</td><td>" + _table(kernel)
+                        + "</td><td>=</td><td>" + _table(prods) + "</td></tr></table>")
+        html = "".join(rows)
+        if len(chans) > FULL_CHANNELS:
+            rest = ", ".join(f"{c}: {num(b.channel_sums[c])}" for c in chans[FULL_CHANNELS:])
+            html += "<p>" + escape(self.tr("Partial sums of the other {count} input channels: "
+                                           "{sums}.").format(count=len(chans) - FULL_CHANNELS,
+                                                             sums=rest)) + "</p>"
+        return html
+
+    def _pool_html(self, b: Breakdown) -> str:
+        shape = tuple(len(w.positions) for w in b.window) if b.window else (len(b.data),)
+        values = b.data.input_value
+        if math.prod(shape) != len(values):  # adaptive or clipped windows: one row
+            shape = (len(values),)
+        grid = values.reshape(shape)
+        styles = np.full(np.atleast_2d(grid).shape, "", dtype=object)
+        if b.data.padding is not None:
+            pad = np.atleast_2d(b.data.padding.reshape(shape))
+            styles[pad] = "background:#ccc; color:#555;"
+        if b.reduce == "max" and len(values):
+            at = np.unravel_index(int(np.argmax(b.data.product)), np.atleast_2d(grid).shape)
+            styles[at] = "background:#f55; color:white; font-weight:bold;"
+        return "<p>" + self.tr("The window:") + "</p>" + _table(grid, styles)
+
+    def _terms_html(self, b: Breakdown) -> str:
+        summary = summarize_terms(b.data, 64)
+        head = "".join(f"<th>{escape(h)}</th>" for h in (
+            self.tr("input index"), self.tr("input value"), self.tr("weight index"),
+            self.tr("weight value"), self.tr("product")))
+        rows = []
+        for t in summary.shown:
+            cells = (
+                "padding" if t.input_index is None else str(list(t.input_index)),
+                num(t.input_value),
+                "" if t.weight_index is None else str(list(t.weight_index)),
+                "" if t.weight_value is None else num(t.weight_value), num(t.product))
+            rows.append("<tr>" + "".join(f'<td nowrap style="{_CELL}">{escape(c)}</td>'
+                                         for c in cells) + "</tr>")
+        html = ('<table border="1" cellspacing="0" style="border-color:#999;"><tr>' + head
+                + "</tr>" + "".join(rows) + "</table>")
+        if not summary.complete:
+            html += "<p>" + escape(self.tr("and {count} smaller products adding up to {rest}.")
+                                   .format(count=summary.rest_count,
+                                           rest=num(summary.rest_sum))) + "</p>"
+        return html
+
+    # -- the map -----------------------------------------------------------------------------
+    def _term_channels(self, b: Breakdown) -> list[int]:
+        if b.channel_sums:
+            return list(b.channel_sums)
+        x = layer_input(self.result, self.unit.layer)
+        if x.ndim < 3 or not len(b.data):
+            return []
+        idx = b.data.input_index
+        src = b.data.source_index
+        chans = set(idx[idx[:, 0] >= 0][:, 1].tolist())
+        if src is not None:
+            chans |= set(src[src[:, 0] >= 0][:, 1].tolist())
+        if not chans and b.data.padding is not None:
+            chans = {int(b.unit[1])} if b.unit[1] < x.shape[1] else set()
+        return sorted(chans)
+
+    def _fill_channels(self, b: Breakdown) -> None:
+        keep = self.channel_box.currentData()
+        chans = self._term_channels(b)
+        self.channel_box.blockSignals(True)
+        self.channel_box.clear()
+        for c in chans:
+            self.channel_box.addItem(self.tr("input channel {channel}").format(channel=c), c)
+        at = self.channel_box.findData(keep)
+        self.channel_box.setCurrentIndex(at if at >= 0 else 0)
+        self.channel_box.setVisible(len(chans) > 1)
+        self.channel_box.blockSignals(False)
+
+    def _draw_map(self) -> None:
+        b = self.breakdown
+        if b is None:
+            self.map.clear()
+            return
+        x = layer_input(self.result, self.unit.layer)
+        batch = b.unit[0]
+        channel = self.channel_box.currentData()
+        source = "input" if self.unit.layer == 0 else \
+            f"{self.result.layers[self.unit.layer - 1].label} output"
+        if x.ndim >= 3:
+            if channel is None:
+                self.map.clear()
+                return
+            plane = x[batch, channel]
+            where = f"{source}[{batch}, {channel}]"
+        else:  # a vector (N, F)
+            plane = x[batch]
+            where = f"{source}[{batch}]"
+        plane = np.atleast_2d(plane) if plane.ndim <= 2 else plane.reshape(-1, plane.shape[-1])
+        one_d = x.ndim == 3 or x.ndim == 2
+        pads = [(w.pad_before, w.pad_after) for w in b.window]
+        if one_d:
+            pads = [(0, 0)] + (pads or [(0, 0)])
+        pads = (pads + [(0, 0), (0, 0)])[:2]
+        padded, is_pad = self._padded(plane, pads, b)
+        taps = []
+        data = b.data
+        for i in range(len(data)):
+            in_channel = self._row_channel(data, i)
+            if x.ndim >= 3 and in_channel is not None and in_channel != channel:
+                continue
+            pos = None
+            if data.padded_position is not None:
+                pos = tuple(int(p) for p in data.padded_position[i])
+            elif data.input_index[i, 0] >= 0:
+                pos = tuple(int(p) for p in data.input_index[i, 2:] if x.ndim >= 3) or (
+                    int(data.input_index[i, -1]),)
+            if pos is None:
+                continue
+            if len(pos) == 1:
+                pos = (0, pos[0] + (0 if data.padded_position is not None else pads[1][0]))
+            elif data.padded_position is None:
+                pos = (pos[0] + pads[0][0], pos[1] + pads[1][0])
+            pad = bool(data.padding[i]) if data.padding is not None else False
+            if 0 <= pos[0] < padded.shape[0] and 0 <= pos[1] < padded.shape[1]:
+                taps.append((pos[0], pos[1], pad))
+        winner = None
+        if b.reduce == "max" and b.flat_index is not None and b.kind != "max_unpool":
+            w = plane.shape[-1]
+            r, c = divmod(int(b.flat_index), w)
+            winner = (r + pads[0][0], c + pads[1][0])
+        self.map.set_plane(padded, is_pad, taps, winner=winner,
+                           caption=self.tr("What {layer} reads: {where}, with its padding; "
+                                           "the window is outlined.").format(
+                               layer=b.layer, where=where))
+
+    @staticmethod
+    def _row_channel(data, i: int) -> int | None:
+        if data.input_index[i, 0] >= 0 and data.input_index.shape[1] >= 3:
+            return int(data.input_index[i, 1])
+        if data.source_index is not None and data.source_index[i, 0] >= 0:
+            return int(data.source_index[i, 1])
+        if data.weight_index is not None and data.input_index.shape[1] >= 3:
+            return None  # a zero padding cell: drawn on every channel's map
+        return None
+
+    def _padded(self, plane: np.ndarray, pads, b: Breakdown):
+        """The channel with its padding, each padding cell holding what the layer reads there
+        (zeros; reflect/replicate/circular copies; nothing for max pools)."""
+        (pt, pb), (pl, pr) = pads
+        h, w = plane.shape
+        mode = "zeros"
+        if b.kind == "conv" and self.report is not None:
+            mode = self.report.layers[self.unit.layer].kwargs.get("padding_mode", "zeros")
+        rows = np.arange(-pt, h + pb)
+        cols = np.arange(-pl, w + pr)
+        rsrc, rpad = pad_sources(rows, h, mode)
+        csrc, cpad = pad_sources(cols, w, mode)
+        is_pad = rpad[:, None] | cpad[None, :]
+        padded = plane[np.ix_(np.maximum(rsrc, 0), np.maximum(csrc, 0))].astype(np.float64)
+        if mode == "zeros":
+            fill = np.nan if b.kind in ("max_pool",) else 0.0
+            padded[is_pad] = fill
+        return padded, is_pad

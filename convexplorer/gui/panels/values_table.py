@@ -1,0 +1,138 @@
+"""A 2-D slice of a tensor as a table of numbers: each cell prints its value the way torch
+prints that tensor, tinted by a colour map, with the tensor's indices as headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+_MEASURE_LIMIT = 4096  # cells whose text is measured for the column width (a sample beyond)
+
+
+class SliceModel(QAbstractTableModel):
+    """The table's data: a 2-D numpy slice, the tensor's element format and a colour table."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.values = np.zeros((0, 0), np.float32)
+        self.fmt: Callable[[float], str] = str
+        self._shade = np.zeros((0, 0), np.uint8)
+        self._colours: list[QColor] = []
+        self._ink: list[QColor] = []
+        self.row_offset = 0  # index of the first row in the tensor (always 0 here)
+
+    def set_slice(self, values: np.ndarray, fmt: Callable[[float], str], levels, lut) -> None:
+        """Show ``values`` (2-D), each cell as ``fmt`` writes it, tinted by ``lut`` (256 x 4)
+        over ``levels`` (lo, hi)."""
+        self.beginResetModel()
+        self.values = values
+        self.fmt = fmt
+        lo, hi = levels
+        span = (hi - lo) or 1.0
+        with np.errstate(invalid="ignore"):
+            t = (np.asarray(values, dtype=np.float64) - lo) / span
+        t = np.nan_to_num(t, nan=0.0, posinf=1.0, neginf=0.0)
+        self._shade = np.clip(t * 255, 0, 255).astype(np.uint8)
+        if not self._colours or self._lut_id != id(lut):
+            self._lut_id = id(lut)
+            self._colours = [QColor(int(r), int(g), int(b)) for r, g, b, _a in lut]
+            # dark text on light cells, light text on dark ones (relative luminance)
+            self._ink = [QColor(Qt.GlobalColor.black) if 0.299 * r + 0.587 * g + 0.114 * b > 140
+                         else QColor(Qt.GlobalColor.white) for r, g, b, _a in lut]
+        self.endResetModel()
+
+    def rowCount(self, parent=None) -> int:  # noqa: N802 - Qt override
+        return 0 if parent is not None and parent.isValid() else self.values.shape[0]
+
+    def columnCount(self, parent=None) -> int:  # noqa: N802 - Qt override
+        return 0 if parent is not None and parent.isValid() else self.values.shape[1]
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.fmt(self.values[r, c].item())
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._colours[self._shade[r, c]]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._ink[self._shade[r, c]]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return str(self.values[r, c])  # the digits that give back the float32
+        return None
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(section)
+        return None
+
+    def widest_text(self) -> str:
+        """The longest cell text (measured on a sample for big slices)."""
+        flat = self.values.reshape(-1)
+        if flat.size == 0:
+            return ""
+        if flat.size > _MEASURE_LIMIT:
+            finite = flat[np.isfinite(flat)] if flat.dtype.kind == "f" else flat
+            picks = [flat[:_MEASURE_LIMIT // 2], flat[-_MEASURE_LIMIT // 2:]]
+            if finite.size:
+                picks.append(np.array([finite.min(), finite.max()], dtype=flat.dtype))
+            flat = np.concatenate(picks)
+        return max((self.fmt(v) for v in flat.tolist()), key=len)
+
+
+class ValuesTable(QTableView):
+    """The table view: fixed-size cells (fast for a 1024 x 1024 slice), one cell selected at a
+    time; ``cellPicked(row, column)`` when the user selects a cell, ``cellHovered`` on hover."""
+
+    cellPicked = Signal(int, int)
+    cellHovered = Signal(int, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.slice_model = SliceModel(self)
+        self.setModel(self.slice_model)
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(True)
+        self.setWordWrap(False)
+        for header in (self.horizontalHeader(), self.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+            header.setHighlightSections(True)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.entered.connect(lambda index: self.cellHovered.emit(index.row(), index.column()))
+        self._quiet = False
+
+    def set_slice(self, values: np.ndarray, fmt, levels, lut) -> None:
+        self._quiet = True
+        self.slice_model.set_slice(values, fmt, levels, lut)
+        width = self.fontMetrics().horizontalAdvance(self.slice_model.widest_text() or "0") + 14
+        self.horizontalHeader().setDefaultSectionSize(max(width, 36))
+        self._quiet = False
+
+    def select_cell(self, row: int, column: int) -> None:
+        """Select a cell (without emitting ``cellPicked``) and scroll it into view."""
+        model = self.slice_model
+        if not (0 <= row < model.rowCount() and 0 <= column < model.columnCount()):
+            self.clearSelection()
+            return
+        self._quiet = True
+        index = model.index(row, column)
+        self.setCurrentIndex(index)
+        self.scrollTo(index)
+        self._quiet = False
+
+    def selected_cell(self) -> tuple[int, int] | None:
+        index = self.currentIndex()
+        return (index.row(), index.column()) if index.isValid() else None
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and not self._quiet:
+            self.cellPicked.emit(current.row(), current.column())

@@ -1,0 +1,176 @@
+"""The Values tab in the real window: small configs open on numbers, cells print what torch
+prints, print(tensor) / print(model) are torch's text, copy buttons, and a picked cell is the
+same unit everywhere, with its computation beside it."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from torch import nn
+
+from convexplorer.gui.panels.activations import ActivationPanel
+from convexplorer.gui.panels.values import ValuesPanel, as_csv, as_numpy_literal
+from convexplorer.model.config_io import load_config
+from convexplorer.model.spec import Unit
+from convexplorer.resources_path import example_path
+
+from ..window_helpers import open_window
+
+
+def panel_of(window, cls):
+    return next(p for p in window.panels if isinstance(p, cls))
+
+
+def torch_run(window):
+    """The window's layers and input, run in plain torch (the same seeded weights)."""
+    result = window.last_result
+    x = torch.from_numpy(result.input.copy()).requires_grad_(True)
+    torch.manual_seed(result.config.seed)
+    mods, h = [], x
+    for lr in result.layers:
+        kw = dict(window.last_report.layers[lr.index].kwargs)
+        kw.pop("inplace", None)
+        mods.append(getattr(nn, lr.type)(**kw))
+    outs = []
+    for m in mods:
+        h = m(h)
+        outs.append(h)
+    return x, mods, outs
+
+
+def click_cell(qtbot, table, row: int, column: int) -> None:
+    rect = table.visualRect(table.slice_model.index(row, column))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_small_config_opens_on_numbers_with_torchs_digits(qtbot):
+    window = open_window(qtbot, load_config(example_path("tutorial_conv1d.json")), sync=True)
+    values = panel_of(window, ValuesPanel)
+    assert window.current_panel() is values  # no extra click
+    assert values.mode == "table"
+    _x, _mods, outs = torch_run(window)
+    y = outs[0].detach()
+    model = values.table.slice_model
+    assert (model.rowCount(), model.columnCount()) == (3, 2)  # output[0]: channel x position
+    printed = str(outs[0])
+    for r in range(3):
+        for c in range(2):
+            cell = model.data(model.index(r, c))
+            assert cell == f"{float(y[0, r, c]):.4f}"
+            assert cell in printed
+    assert "rows are channel, columns are position" in values.caption.text()
+    assert "torch.Size([2, 3, 2])" in values.caption.text()
+    window.close()
+
+
+def test_large_config_opens_on_pictures(window):
+    assert isinstance(window.current_panel(), ActivationPanel)
+
+
+def test_print_tensor_and_model_are_torchs_text(qtbot):
+    window = open_window(qtbot, load_config(example_path("tutorial_conv2d_stack.json")),
+                         sync=True)
+    values = panel_of(window, ValuesPanel)
+    window.tabs.setCurrentWidget(values)
+    x, mods, outs = torch_run(window)
+    qtbot.mouseClick(values.mode_buttons.button(1), Qt.MouseButton.LeftButton)
+    assert values.mode == "tensor"
+    window.pipeline.select(2)  # conv2
+    assert values.text.toPlainText() == str(outs[2])
+    assert "grad_fn=<ConvolutionBackward0>" in values.text.toPlainText()
+    values.what_box.setCurrentIndex(values.what_box.findData("weight"))
+    assert values.text.toPlainText() == str(mods[2].weight)
+    values.chooser.select_key(-1)
+    assert values.text.toPlainText() == str(x)
+    qtbot.mouseClick(values.mode_buttons.button(2), Qt.MouseButton.LeftButton)
+    names = [lr.name for lr in window.last_result.layers]
+    assert values.text.toPlainText() == repr(nn.Sequential(OrderedDict(zip(names, mods))))
+    window.close()
+
+
+def test_slices_of_4d_tensors_and_copy_buttons(qtbot):
+    window = open_window(qtbot, load_config(example_path("tutorial_conv2d_stack.json")),
+                         sync=True)
+    values = panel_of(window, ValuesPanel)
+    window.tabs.setCurrentWidget(values)
+    window.pipeline.select(0)
+    out = window.last_result.layers[0].activation  # (2, 20, 5, 4)
+    batch_box, channel_box = values.lead_boxes[:2]
+    assert batch_box.isVisible() and channel_box.isVisible()
+    channel_box.setValue(7)
+    batch_box.setValue(1)
+    np.testing.assert_array_equal(values.slice(), out[1, 7])
+    model = values.table.slice_model
+    assert (model.rowCount(), model.columnCount()) == (5, 4)
+    qtbot.mouseClick(values.copy_csv, Qt.MouseButton.LeftButton)
+    csv = QGuiApplication.clipboard().text()
+    assert csv == as_csv(out[1, 7])
+    back = np.array([[np.float32(v) for v in line.split(",")] for line in csv.splitlines()])
+    np.testing.assert_array_equal(back, out[1, 7])  # every digit survives
+    qtbot.mouseClick(values.copy_numpy, Qt.MouseButton.LeftButton)
+    literal = QGuiApplication.clipboard().text()
+    assert literal == as_numpy_literal(out[1, 7])
+    np.testing.assert_array_equal(eval(literal, {"np": np}), out[1, 7])
+    values.what_box.setCurrentIndex(values.what_box.findData("weight"))  # (20, 1, 3, 3)
+    assert values.lead_boxes[0].prefix() == "out channel "
+    assert values.table.slice_model.values.shape == (3, 3)
+    window.close()
+
+
+def test_clicking_a_cell_picks_the_unit_everywhere_and_shows_its_computation(qtbot):
+    window = open_window(qtbot, load_config(example_path("tutorial_conv1d.json")), sync=True)
+    values = panel_of(window, ValuesPanel)
+    click_cell(qtbot, values.table, 2, 1)
+    assert window.pipeline.unit == Unit(0, 0, 2, (1,))
+    b = values.compute.breakdown
+    assert b is not None and b.unit == (0, 2, 1)
+    value = float(window.last_result.layers[0].activation[0, 2, 1])
+    assert abs(b.recomputed - value) < 1e-5
+    assert f"{value:.4f}" in values.compute.header.text()
+    assert "input channel 3: window" in values.compute.text.toPlainText()
+    # next position, then the previous one again; the table follows
+    qtbot.mouseClick(values.compute.prev_button, Qt.MouseButton.LeftButton)
+    assert window.pipeline.unit == Unit(0, 0, 2, (0,))
+    assert values.table.selected_cell() == (2, 0)
+    # the Activations tab marks the same unit
+    act = panel_of(window, ActivationPanel)
+    assert act.picked == (0, 2, (0,))
+    window.close()
+
+
+def test_a_unit_picked_in_the_activations_grid_shows_in_the_table(qtbot):
+    window = open_window(qtbot, load_config(example_path("tutorial_conv2d_stack.json")),
+                         sync=True)
+    act = panel_of(window, ActivationPanel)
+    values = panel_of(window, ValuesPanel)
+    window.tabs.setCurrentWidget(act)
+    window.pipeline.select(0)
+    act.grid.unitClicked.emit(5, (3, 2))  # what a click on channel 5 at (3, 2) emits
+    assert window.pipeline.unit == Unit(0, 0, 5, (3, 2))
+    window.tabs.setCurrentWidget(values)
+    assert values.lead == (0, 5)
+    assert values.table.selected_cell() == (3, 2)
+    assert values.compute.breakdown.unit == (0, 5, 3, 2)
+    window.close()
+
+
+def test_compute_view_steps_with_play_and_draws_the_window(qtbot):
+    window = open_window(qtbot, load_config(example_path("tutorial_conv2d_stack.json")),
+                         sync=True)
+    values = panel_of(window, ValuesPanel)
+    window.tabs.setCurrentWidget(values)
+    window.pipeline.pick_unit(Unit(0, 1, 3, (4, 3)))  # the last position of the map
+    view = values.compute
+    assert view.position_label.text() == "position 20 of 20"
+    assert len(view.map.taps) == 9  # a 3x3 window on one input channel
+    rows = {r for r, _c, _p in view.map.taps}
+    cols = {c for _r, c, _p in view.map.taps}
+    assert rows == {4, 5, 6} and cols == {3, 4, 5}
+    view.play_button.setChecked(True)
+    qtbot.waitUntil(lambda: window.pipeline.unit == Unit(0, 1, 3, (0, 0)), timeout=3000)
+    view.play_button.setChecked(False)
+    window.close()
