@@ -62,6 +62,7 @@ GOALS = {
     "ui_max_block_ms": ("<=", 50.0),
     "startup_window_ratio": ("<=", 1.0),
     "shape_vs_torchinfo_ratio": ("<=", 0.05),
+    "unit_click_to_pixels_ms": ("<=", 50.0),
 }
 
 

@@ -320,6 +320,48 @@ def block_figures(app, config, repeats: int, ticks: list | None = None) -> dict:
             "ui_runs": len(plan) + state["cancelled"], "ui_results_dropped": dropped}
 
 
+UNIT_LAYER = 4  # the large config's Conv2d(64, 64, 3, padding=1): a 3x3x64 window
+
+
+def unit_click_figures(app, config, repeats: int) -> dict:
+    """``unit_click_to_pixels_ms``: a learner picks an output unit (a cell of the Values
+    table) of a 3x3 convolution over 64 input channels, and its breakdown is recomputed from
+    the run's arrays (NumPy, on the window's thread) and painted: the Values tab's header,
+    window map and breakdown, ready on screen."""
+    from convexplorer.gui.main_window import MainWindow
+    from convexplorer.gui.panels.values import ValuesPanel
+    from convexplorer.model.spec import Unit
+
+    window = MainWindow(config, sync=True)
+    window.resize(1400, 880)
+    window.show()
+    window.start()
+    values = next(p for p in window.panels if isinstance(p, ValuesPanel))
+    window.tabs.setCurrentWidget(values)
+    window.pipeline.select(UNIT_LAYER)
+    app.processEvents()
+    times = []
+    try:
+        shape = window.last_result.layers[UNIT_LAYER].output_shape
+        for i in range(repeats + 2):
+            # a click in the table: another cell of the slice shown (every third pick another
+            # channel, so the table is re-sliced too)
+            channel = 5 * (i // 3) % shape[1]
+            unit = Unit(UNIT_LAYER, 0, channel, ((5 * i) % shape[2], (3 * i) % shape[3]))
+            t0 = _now()
+            window.pipeline.pick_unit(unit)
+            app.processEvents()
+            values.repaint()  # paint now, not when the event loop gets to it
+            if values.compute.breakdown is None or values.compute.breakdown.unit != unit.index:
+                raise BenchError("the unit's breakdown did not show")
+            if i >= 2:  # the first picks build the views
+                times.append((_now() - t0) * 1e3)
+    finally:
+        window.shutdown()
+        window.close()
+    return {"unit_click_to_pixels_ms": _median(times)}
+
+
 def bench_gui(repeats: int) -> dict:
     """All window-side figures (see the module docstring); needs no display. Settings,
     recent files and autosaves go to a temporary folder (``CONVEXPLORER_CONFIG_DIR``) unless
@@ -348,6 +390,7 @@ def bench_gui(repeats: int) -> dict:
     out["edit_to_pixels_ratio_all_threads"] = (large["large_edit_to_pixels_ms"]
                                                / large["large_engine_alone_all_threads_ms"])
     out.update(block_figures(app, large_config(), max(3, repeats // 2)))
+    out.update(unit_click_figures(app, large_config(), 3 * repeats))
     return out
 
 

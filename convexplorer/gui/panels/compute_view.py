@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTextBrowser,
     QVBoxLayout,
@@ -25,25 +26,15 @@ from ...model.compute import Breakdown, map_size, position_number, step_unit, su
 from ...model.compute.text import num
 from ...model.compute.window import pad_sources
 from ...model.spec import Unit
+from .term_grids import PADDING, PLAIN, WINNER, Grid, TermGrids
 from .window_map import WindowMap
+
+GRID_KINDS = ("conv", "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool")
 
 FULL_CHANNELS = 8  # input channels drawn in full (window, kernel, products); the rest as sums
 PLAY_MS = 350  # a few positions per second
+CROP = 8  # a map larger than this many cells a side is drawn around the window only
 _CELL = "padding:1px 3px; text-align:right; white-space:nowrap;"
-
-
-def _table(values: np.ndarray, styles: np.ndarray | None = None) -> str:
-    """A small grid of numbers as an HTML table (1-D: one row)."""
-    values = np.atleast_2d(values)
-    rows = []
-    for r in range(values.shape[0]):
-        cells = []
-        for c in range(values.shape[1]):
-            style = _CELL + (styles[r, c] if styles is not None else "")
-            cells.append(f'<td nowrap style="{style}">{escape(num(float(values[r, c])))}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return ('<table border="1" cellspacing="0" cellpadding="0" style="border-color:#999;">'
-            + "".join(rows) + "</table>")
 
 
 class ComputeView(QWidget):
@@ -81,12 +72,25 @@ class ComputeView(QWidget):
         nav.addStretch(1)
         nav.addWidget(self.channel_box)
         self.map = WindowMap()
+        self.map_caption = QLabel()
+        self.map_caption.setWordWrap(True)
+        self.map_caption.setTextFormat(Qt.TextFormat.PlainText)
+        map_box = QWidget()
+        box = QVBoxLayout(map_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.map_caption)
+        box.addWidget(self.map, 1)
+        self.grids = TermGrids()
+        self.grids_scroll = QScrollArea()
+        self.grids_scroll.setWidget(self.grids)
+        self.grids_scroll.setWidgetResizable(False)
         self.text = QTextBrowser()
         self.text.setOpenLinks(False)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.map)
+        split.addWidget(map_box)
+        split.addWidget(self.grids_scroll)
         split.addWidget(self.text)
-        split.setSizes([300, 280])
+        split.setSizes([250, 190, 150])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.header)
@@ -108,7 +112,9 @@ class ComputeView(QWidget):
         self.header.setText(escape(message) or self.tr("Click a value of a layer's output to "
                                                        "see how it is computed."))
         self.text.clear()
+        self.grids.clear()
         self.map.clear()
+        self.map_caption.setText("")
         self.channel_box.clear()
         self.position_label.setText("")
         self._set_nav(False)
@@ -143,7 +149,12 @@ class ComputeView(QWidget):
         self.header.setText(self._header(b))
         self._fill_channels(b)
         self._draw_map()
-        self.text.setHtml(self._html(b))
+        self.grids.set_rows(self._grid_rows(b))
+        self.grids_scroll.setVisible(bool(self.grids.rows))
+        if b.kind in GRID_KINDS or not len(b.data):  # sentences only: plain text is quicker
+            self.text.setPlainText("\n\n".join(b.lines))
+        else:
+            self.text.setHtml(self._html(b))
 
     def step(self, delta: int, wrap: bool = False) -> None:
         if self.unit is None or self.result is None or self.unit.layer is None:
@@ -180,58 +191,53 @@ class ComputeView(QWidget):
 
     def _html(self, b: Breakdown) -> str:
         parts = []
-        if b.kind == "conv":
-            parts.append(self._conv_html(b))
-        elif b.kind in ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool"):
-            parts.append(self._pool_html(b))
-        elif len(b.data):
+        if b.kind not in GRID_KINDS and len(b.data):
             parts.append(self._terms_html(b))
         parts.append("".join(f"<p>{escape(line)}</p>" for line in b.lines))
         return "".join(parts)
 
-    def _conv_html(self, b: Breakdown) -> str:
+    def _grid_rows(self, b: Breakdown) -> list:
+        if b.kind == "conv":
+            return self._conv_rows(b)
+        if b.kind in GRID_KINDS:
+            return self._pool_rows(b)
+        return []
+
+    def _conv_rows(self, b: Breakdown) -> list:
+        """Per input channel: window ⊙ kernel = products (the first FULL_CHANNELS)."""
         chans = list(b.channel_sums)
         k = len(b.data) // max(len(chans), 1)
         ks = tuple(len(w.positions) for w in b.window) or (k,)
         terms = b.data
         rows = []
-        for i, c in enumerate(chans):
-            if i >= FULL_CHANNELS:
-                break
+        for i, c in enumerate(chans[:FULL_CHANNELS]):
             sl = slice(i * k, (i + 1) * k)
-            window = terms.input_value[sl].reshape(ks)
-            pad = (terms.padding[sl] if terms.padding is not None
-                   else np.zeros(k, bool)).reshape(ks)
-            styles = np.where(np.atleast_2d(pad), "background:#ccc; color:#555;", "")
-            kernel = terms.weight_value[sl].reshape(ks)
-            prods = terms.product[sl].reshape(ks)
+            pad = terms.padding[sl] if terms.padding is not None else np.zeros(k, bool)
             title = self.tr("input channel {channel}: window \u2299 kernel = products, "
                             "\u03a3 = {total}").format(channel=c, total=num(b.channel_sums[c]))
-            rows.append(f"<p><b>{escape(title)}</b></p>" + '<table cellspacing="4"><tr><td>'
-                        + _table(window, styles) + "</td><td>\u2299</td><td>" + _table(kernel)
-                        + "</td><td>=</td><td>" + _table(prods) + "</td></tr></table>")
-        html = "".join(rows)
+            rows.append((title, [
+                Grid(terms.input_value[sl].reshape(ks), np.where(pad, PADDING, PLAIN)), "\u2299",
+                Grid(terms.weight_value[sl].reshape(ks)), "=",
+                Grid(terms.product[sl].reshape(ks))]))
         if len(chans) > FULL_CHANNELS:
             rest = ", ".join(f"{c}: {num(b.channel_sums[c])}" for c in chans[FULL_CHANNELS:])
-            html += "<p>" + escape(self.tr("Partial sums of the other {count} input channels: "
-                                           "{sums}.").format(count=len(chans) - FULL_CHANNELS,
-                                                             sums=rest)) + "</p>"
-        return html
+            rows.append((self.tr("Partial sums of the other {count} input channels: "
+                                 "{sums}.").format(count=len(chans) - FULL_CHANNELS, sums=rest),
+                         []))
+        return rows
 
-    def _pool_html(self, b: Breakdown) -> str:
-        shape = tuple(len(w.positions) for w in b.window) if b.window else (len(b.data),)
+    def _pool_rows(self, b: Breakdown) -> list:
+        """A pool's window: its values, padding in grey, the winner in red."""
         values = b.data.input_value
+        shape = tuple(len(w.positions) for w in b.window) if b.window else (len(values),)
         if math.prod(shape) != len(values):  # adaptive or clipped windows: one row
             shape = (len(values),)
-        grid = values.reshape(shape)
-        styles = np.full(np.atleast_2d(grid).shape, "", dtype=object)
+        styles = np.zeros(len(values), np.int8)
         if b.data.padding is not None:
-            pad = np.atleast_2d(b.data.padding.reshape(shape))
-            styles[pad] = "background:#ccc; color:#555;"
+            styles[b.data.padding] = PADDING
         if b.reduce == "max" and len(values):
-            at = np.unravel_index(int(np.argmax(b.data.product)), np.atleast_2d(grid).shape)
-            styles[at] = "background:#f55; color:white; font-weight:bold;"
-        return "<p>" + self.tr("The window:") + "</p>" + _table(grid, styles)
+            styles[int(np.argmax(b.data.product))] = WINNER
+        return [(self.tr("The window:"), [Grid(values.reshape(shape), styles.reshape(shape))])]
 
     def _terms_html(self, b: Breakdown) -> str:
         summary = summarize_terms(b.data, 64)
@@ -335,10 +341,35 @@ class ComputeView(QWidget):
             w = plane.shape[-1]
             r, c = divmod(int(b.flat_index), w)
             winner = (r + pads[0][0], c + pads[1][0])
-        self.map.set_plane(padded, is_pad, taps, winner=winner,
-                           caption=self.tr("What {layer} reads: {where}, with its padding; "
-                                           "the window is outlined.").format(
-                               layer=b.layer, where=where))
+        caption = self.tr("What {layer} reads: {where}, with its padding (grey); the window "
+                          "is outlined.").format(layer=b.layer, where=where)
+        (r0, r1), (c0, c1) = self._crop(padded.shape, taps, winner)
+        if (r1 - r0, c1 - c0) != padded.shape:
+            taps = [(r - r0, c - c0, pad) for r, c, pad in taps
+                    if r0 <= r < r1 and c0 <= c < c1]
+            winner = None if winner is None else (winner[0] - r0, winner[1] - c0)
+            padded, is_pad = padded[r0:r1, c0:c1], is_pad[r0:r1, c0:c1]
+            caption += " " + self.tr("Shown around the window: padded rows {r0} to {r1}, "
+                                     "columns {c0} to {c1}.").format(r0=r0, r1=r1 - 1, c0=c0,
+                                                                      c1=c1 - 1)
+        self.map_caption.setText(caption)
+        self.map.set_plane(padded, is_pad, taps, winner=winner)
+
+    @staticmethod
+    def _crop(shape, taps, winner, most: int = CROP) -> tuple[tuple[int, int], ...]:
+        """The part of a big map to draw: ``most`` cells a side around the window."""
+        marks = [(r, c) for r, c, _p in taps] + ([winner] if winner else [])
+        out = []
+        for axis, n in enumerate(shape):
+            if n <= most or not marks:
+                out.append((0, n))
+                continue
+            lo = min(m[axis] for m in marks)
+            hi = max(m[axis] for m in marks) + 1
+            extra = max(most - (hi - lo), 0)
+            start = max(0, min(lo - extra // 2, n - max(most, hi - lo)))
+            out.append((start, min(n, max(start + most, hi))))
+        return tuple(out)
 
     @staticmethod
     def _row_channel(data, i: int) -> int | None:

@@ -208,6 +208,11 @@ class ValuesPanel(Panel):
     def set_unit(self, unit: Unit | None) -> None:
         """The unit picked anywhere: show its layer's output and select its cell."""
         self.unit = unit
+        if self._in_shown_slice(unit):  # a click in the table, a step: no new slice
+            if self.mode == "table":
+                self.table.select_cell(*self._cell_of(unit.index))
+            self.compute.show_unit(self.result, self.report, unit)
+            return
         if unit is not None and self.result is not None:
             key = -1 if unit.layer is None else unit.layer
             if self.what not in ("output", "grad_output", "indices") or self.layer != unit.layer:
@@ -367,6 +372,12 @@ class ValuesPanel(Panel):
         if self.layer is None or self.ref.what not in ("grad_weight", "grad_bias"):
             return None
         return self.result.layers[self.layer].grad_norms.get(self.ref.what[5:])
+
+    def _in_shown_slice(self, unit: Unit | None) -> bool:
+        """Whether the table already shows ``unit``'s layer, tensor and slice, up to date."""
+        return (unit is not None and self.result is not None and not self._stale
+                and self.isVisible() and self._shows_unit_layer()
+                and self._cell_of(unit.index) is not None)
 
     # -- units -------------------------------------------------------------------------------
     def _shows_unit_layer(self) -> bool:

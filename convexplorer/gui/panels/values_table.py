@@ -10,8 +10,6 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-_MEASURE_LIMIT = 4096  # cells whose text is measured for the column width (a sample beyond)
-
 
 class SliceModel(QAbstractTableModel):
     """The table's data: a 2-D numpy slice, the tensor's element format and a colour table."""
@@ -73,17 +71,21 @@ class SliceModel(QAbstractTableModel):
         return None
 
     def widest_text(self) -> str:
-        """The longest cell text (measured on a sample for big slices)."""
+        """The longest cell text. torch gives every value of a tensor the same number of
+        decimals (or the same exponent form), so the widest is the largest or the smallest
+        value, or a non-finite one."""
         flat = self.values.reshape(-1)
         if flat.size == 0:
             return ""
-        if flat.size > _MEASURE_LIMIT:
-            finite = flat[np.isfinite(flat)] if flat.dtype.kind == "f" else flat
-            picks = [flat[:_MEASURE_LIMIT // 2], flat[-_MEASURE_LIMIT // 2:]]
-            if finite.size:
-                picks.append(np.array([finite.min(), finite.max()], dtype=flat.dtype))
-            flat = np.concatenate(picks)
-        return max((self.fmt(v) for v in flat.tolist()), key=len)
+        picks = [flat.min(), flat.max()]
+        if flat.dtype.kind == "f":
+            finite = np.isfinite(flat)
+            if not finite.all():
+                picks += [v for v in (np.nan, np.inf, -np.inf) if (flat == v).any() or
+                          (v != v and np.isnan(flat).any())]
+            if finite.any():
+                picks += [flat[finite].min(), flat[finite].max()]
+        return max((self.fmt(v) for v in np.array(picks, dtype=flat.dtype).tolist()), key=len)
 
 
 class ValuesTable(QTableView):

@@ -16,7 +16,7 @@ TAP = QColor(0, 200, 255)  # the window's taps
 PAD_TAP = QColor(255, 170, 0)  # taps that read padding
 WINNER = QColor(230, 30, 30)  # a max pool's winner
 BEYOND = QColor(150, 150, 150)  # a ceil_mode window's overhang (not read)
-NUMBERS_FROM = 34  # cell size in pixels from which the values are written in the cells
+NUMBERS_FROM = 30  # cell size in pixels from which the values are written in the cells
 MAX_CELL = 56
 
 
@@ -28,12 +28,12 @@ class WindowMap(QWidget):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(60)
+        self.setMouseTracking(True)
         self.padded: np.ndarray | None = None  # values on the padded grid (padding included)
         self.is_pad: np.ndarray | None = None
         self.taps: list[tuple[int, int, bool]] = []  # (row, column, reads padding)
         self.beyond: list[tuple[int, int]] = []
         self.winner: tuple[int, int] | None = None
-        self.caption = ""
         self._image: QImage | None = None
         self._fmt = "{:.4f}"
 
@@ -48,7 +48,7 @@ class WindowMap(QWidget):
         self.update()
 
     def set_plane(self, padded: np.ndarray, is_pad: np.ndarray, taps, beyond=(),
-                  winner=None, caption: str = "", cmap: str = "viridis") -> None:
+                  winner=None, cmap: str = "viridis") -> None:
         """``padded``: the channel with its padding (2-D; a 1-D map as one row), ``is_pad``
         which cells are padding; ``taps``: (row, column, reads padding) on that grid."""
         self.padded = np.asarray(padded, dtype=np.float64)
@@ -56,7 +56,6 @@ class WindowMap(QWidget):
         self.taps = list(taps)
         self.beyond = list(beyond)
         self.winner = winner
-        self.caption = caption
         finite = self.padded[np.isfinite(self.padded)]
         levels = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         q = quantize(self.padded, levels)
@@ -72,7 +71,7 @@ class WindowMap(QWidget):
         if self.padded is None:
             return 0.0, 0.0, 0.0
         h, w = self.padded.shape
-        top_space = self.fontMetrics().height() + 4
+        top_space = 2
         cell = min((self.width() - 4) / w, (self.height() - top_space - 4) / h, MAX_CELL)
         cell = max(cell, 0.5)
         left = (self.width() - cell * w) / 2
@@ -81,8 +80,6 @@ class WindowMap(QWidget):
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        p.drawText(QRectF(0, 0, self.width(), self.fontMetrics().height() + 2),
-                   Qt.AlignmentFlag.AlignLeft, self.caption)
         if self.padded is None or self._image is None:
             p.end()
             return
@@ -140,3 +137,14 @@ class WindowMap(QWidget):
         r, c = int((y - top) // cell), int((x - left) // cell)
         h, w = self.padded.shape
         return (r, c) if 0 <= r < h and 0 <= c < w else None
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        cell = self.cell_at(event.position().x(), event.position().y())
+        if cell is None or self.padded is None:
+            self.setToolTip("")
+        else:
+            value = self.padded[cell]
+            pad = self.is_pad is not None and bool(self.is_pad[cell])
+            text = "padding" if pad and not np.isfinite(value) else f"{value:.4f}"
+            self.setToolTip(f"{text}{' (padding)' if pad and np.isfinite(value) else ''}")
+        super().mouseMoveEvent(event)

@@ -131,7 +131,15 @@ def test_clicking_a_cell_picks_the_unit_everywhere_and_shows_its_computation(qtb
     value = float(window.last_result.layers[0].activation[0, 2, 1])
     assert abs(b.recomputed - value) < 1e-5
     assert f"{value:.4f}" in values.compute.header.text()
-    assert "input channel 3: window" in values.compute.text.toPlainText()
+    rows = values.compute.grids.rows  # per input channel: window ⊙ kernel = products
+    assert [title.split(":")[0] for title, _items in rows] == [
+        f"input channel {c}" for c in range(4)]
+    grid, _dot, kernel, _eq, products = rows[3][1]
+    x = values.result.input  # (2, 4, 5): stride 2, output position 1 reads 2..4
+    np.testing.assert_allclose(grid.values[0], x[0, 3, 2:5])
+    np.testing.assert_allclose(kernel.values[0], values.result.layers[0].params["weight"][2, 3])
+    np.testing.assert_allclose(products.values, grid.values * kernel.values)
+    assert "Adding the bias" in values.compute.text.toPlainText()
     # next position, then the previous one again; the table follows
     qtbot.mouseClick(values.compute.prev_button, Qt.MouseButton.LeftButton)
     assert window.pipeline.unit == Unit(0, 0, 2, (0,))
