@@ -80,6 +80,7 @@ class ComputeView(QWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.map_caption)
         box.addWidget(self.map, 1)
+        box.addStretch(0)
         self.grids = TermGrids()
         self.grids_scroll = QScrollArea()
         self.grids_scroll.setWidget(self.grids)

@@ -64,6 +64,9 @@ class WindowMap(QWidget):
         image = QImage(q.data, w, h, w, QImage.Format.Format_Indexed8)
         image.setColorTable(index_table(cmap))
         self._image = image.copy()
+        # a short map (a 1-D signal) needs no more height than its cells: the rest goes to
+        # the breakdown below it
+        self.setMaximumHeight(h * MAX_CELL + 8 if h <= 4 else 16777215)
         self.update()
 
     def cell_geometry(self) -> tuple[float, float, float]:
