@@ -180,7 +180,7 @@ class Breakdown:
         return self.data.product
 
     def summary(self, limit: int = 64) -> TermSummary:
-        return summarize_terms(self.data, limit)
+        return summarize_terms(self, limit)
 
     def text(self) -> str:
         """The plain-text breakdown a command line prints: one line per sentence or formula."""
@@ -216,15 +216,16 @@ def summarize_terms(data: TermData | Breakdown, limit: int = 64) -> TermSummary:
     """The largest ``limit - 1`` contributions and the sum of the rest (all terms when there
     are at most ``limit``)."""
     if isinstance(data, Breakdown):
-        data = data.data
+        terms, data = data.terms, data.data  # the breakdown's Term list, made once
+    else:
+        terms = data.terms()
     n = len(data)
     if n <= limit:
-        return TermSummary(data.terms(), 0, 0.0)
+        return TermSummary(list(terms), 0, 0.0)
     keep = max(limit - 1, 0)
     order = np.argsort(-np.abs(data.product), kind="stable")
     chosen = np.sort(order[:keep])
     rest = np.ones(n, bool)
     rest[chosen] = False
-    terms = data.terms()
     return TermSummary([terms[i] for i in chosen.tolist()], int(rest.sum()),
                        float(data.product[rest].sum()))
