@@ -4,6 +4,7 @@ it) and ``compute`` (how one output value is made). Errors are CliError lines, a
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from .cli import EXIT_OK, EXIT_USAGE, CliError, _check_memory, _load
@@ -134,11 +135,23 @@ def cmd_compute(args) -> int:
     except UnitError as exc:
         raise CliError(f"--unit: {exc}", EXIT_USAGE) from None
     if args.json:
-        json.dump(b.to_json(), sys.stdout, indent=1)
+        json.dump(strict_json(b.to_json()), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
     else:
         print(b.text())
     return EXIT_OK
+
+
+def strict_json(value):
+    """``value`` with every non-finite float written as the string "inf", "-inf" or "nan":
+    JSON has no such numbers (Python's ``-Infinity`` is not JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if value != value else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def add_parsers(sub) -> None:

@@ -136,3 +136,13 @@ def test_compute_text_and_bad_units(capsys):
     assert code == 2 and "LAYER:BATCH:CHANNEL" in err
     code, _out, err = cli(capsys, "compute", path, "--unit", "input:0:0:0")
     assert code == 2 and "The input is data" in err
+
+
+def test_compute_json_is_strict_json():
+    from convexplorer.cli_numbers import strict_json
+
+    data = strict_json({"value": float("-inf"), "terms": [{"product": float("nan")}],
+                        "bias": None, "unit": (0, 1)})
+    assert data == {"value": "-inf", "terms": [{"product": "nan"}], "bias": None,
+                    "unit": [0, 1]}
+    json.dumps(data, allow_nan=False)  # raises on a non-finite number

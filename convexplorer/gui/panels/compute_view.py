@@ -185,10 +185,15 @@ class ComputeView(QWidget):
     # -- header and text ---------------------------------------------------------------------
     def _header(self, b: Breakdown) -> str:
         index = ", ".join(str(i) for i in b.unit)
-        return self.tr("<b>{layer} output[{index}] = {value}</b> (torch) · recomputed "
+        text = self.tr("<b>{layer} output[{index}] = {value}</b> (torch) · recomputed "
                        "{recomputed} · difference {difference:.1e}").format(
             layer=escape(b.layer), index=index, value=num(b.value),
             recomputed=num(b.recomputed), difference=b.difference)
+        if str(self.result.device).startswith("cuda") and abs(b.difference) > 1e-5:
+            text += "<br>" + escape(self.tr(
+                "On a GPU, cuDNN may compute convolutions in TF32 (fewer digits than float32), "
+                "as it does in your own scripts: differences near 1e-3 are expected."))
+        return text
 
     def _html(self, b: Breakdown) -> str:
         parts = []
