@@ -30,6 +30,7 @@ from .term_grids import PADDING, PLAIN, WINNER, Grid, TermGrids
 from .window_map import WindowMap
 
 GRID_KINDS = ("conv", "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool")
+TABLE_KINDS = ("linear", "conv_transpose")  # terms listed as a table (input x weight)
 
 FULL_CHANNELS = 8  # input channels drawn in full (window, kernel, products); the rest as sums
 PLAY_MS = 350  # a few positions per second
@@ -75,7 +76,7 @@ class ComputeView(QWidget):
         self.map_caption = QLabel()
         self.map_caption.setWordWrap(True)
         self.map_caption.setTextFormat(Qt.TextFormat.PlainText)
-        map_box = QWidget()
+        self.map_box = map_box = QWidget()
         box = QVBoxLayout(map_box)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.map_caption)
@@ -152,7 +153,7 @@ class ComputeView(QWidget):
         self._draw_map()
         self.grids.set_rows(self._grid_rows(b))
         self.grids_scroll.setVisible(bool(self.grids.rows))
-        if b.kind in GRID_KINDS or not len(b.data):  # sentences only: plain text is quicker
+        if b.kind not in TABLE_KINDS or not len(b.data):  # sentences: plain text is quicker
             self.text.setPlainText("\n\n".join(b.lines))
         else:
             self.text.setHtml(self._html(b))
@@ -197,7 +198,7 @@ class ComputeView(QWidget):
 
     def _html(self, b: Breakdown) -> str:
         parts = []
-        if b.kind not in GRID_KINDS and len(b.data):
+        if b.kind in TABLE_KINDS and len(b.data):
             parts.append(self._terms_html(b))
         parts.append("".join(f"<p>{escape(line)}</p>" for line in b.lines))
         return "".join(parts)
@@ -297,10 +298,13 @@ class ComputeView(QWidget):
 
     def _draw_map(self) -> None:
         b = self.breakdown
-        if b is None:
+        x = None if b is None else layer_input(self.result, self.unit.layer)
+        # a vector's dot product (Linear on (N, F)) is its table of terms: no map
+        shown = b is not None and not (b.kind == "linear" and x.ndim == 2)
+        self.map_box.setVisible(shown)
+        if not shown:
             self.map.clear()
             return
-        x = layer_input(self.result, self.unit.layer)
         batch = b.unit[0]
         channel = self.channel_box.currentData()
         source = "input" if self.unit.layer == 0 else \
@@ -347,8 +351,12 @@ class ComputeView(QWidget):
             w = plane.shape[-1]
             r, c = divmod(int(b.flat_index), w)
             winner = (r + pads[0][0], c + pads[1][0])
-        caption = self.tr("What {layer} reads: {where}, with its padding (grey); the window "
-                          "is outlined.").format(layer=b.layer, where=where)
+        if b.window:
+            caption = self.tr("What {layer} reads: {where}, with its padding (grey); the "
+                              "window is outlined.").format(layer=b.layer, where=where)
+        else:
+            caption = self.tr("What {layer} reads: {where}; the values it uses are "
+                              "outlined.").format(layer=b.layer, where=where)
         (r0, r1), (c0, c1) = self._crop(padded.shape, taps, winner)
         if (r1 - r0, c1 - c0) != padded.shape:
             taps = [(r - r0, c - c0, pad) for r, c, pad in taps
