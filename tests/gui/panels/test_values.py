@@ -182,3 +182,47 @@ def test_compute_view_steps_with_play_and_draws_the_window(qtbot):
     qtbot.waitUntil(lambda: window.pipeline.unit == Unit(0, 1, 3, (0, 0)), timeout=3000)
     view.play_button.setChecked(False)
     window.close()
+
+
+def test_every_layer_type_explains_its_values_in_the_window(qtbot):
+    """Pick the first and the last value of every layer of stacks that hold every type: the
+    breakdown matches torch's value and the view shows it."""
+    from convexplorer.model.catalogue import CATALOGUE
+    from convexplorer.model.spec import Config, InputSpec, LayerSpec
+
+    L = LayerSpec.make
+    two_d = (L("Conv2d", out_channels=4, kernel_size=3, padding=1, padding_mode="reflect"),
+             L("BatchNorm2d"), L("LeakyReLU"),
+             L("MaxPool2d", kernel_size=2, return_indices=True),
+             L("ConvTranspose2d", out_channels=3, kernel_size=3, stride=2, output_padding=1),
+             L("GELU"),
+             L("AvgPool2d", kernel_size=3, stride=2, padding=1, ceil_mode=True),
+             L("AdaptiveMaxPool2d", output_size=3, return_indices=True),
+             L("AdaptiveAvgPool2d", output_size=2), L("Dropout", p=0.3), L("Sigmoid"),
+             L("Flatten"), L("Linear", out_features=5), L("Tanh"))
+    pool_unpool = (L("MaxPool2d", kernel_size=2, return_indices=True),
+                   L("MaxUnpool2d", kernel_size=2))
+    one_d = (L("Conv1d", out_channels=3, kernel_size=3, dilation=2, groups=1), L("BatchNorm1d"),
+             L("ReLU"), L("MaxPool1d", kernel_size=2, return_indices=True),
+             L("MaxUnpool1d", kernel_size=2), L("AvgPool1d", kernel_size=2),
+             L("ConvTranspose1d", out_channels=2, kernel_size=3),
+             L("AdaptiveMaxPool1d", output_size=2), L("AdaptiveAvgPool1d", output_size=2))
+    stacks = [(two_d, (2, 2, 8, 8)), (pool_unpool, (1, 2, 6, 6)), (one_d, (2, 2, 16))]
+    seen = set()
+    for layers, shape in stacks:
+        config = Config(layers=layers, input=InputSpec(shape=shape))
+        window = open_window(qtbot, config, sync=True)
+        values = panel_of(window, ValuesPanel)
+        window.tabs.setCurrentWidget(values)
+        for lr in window.last_result.layers:
+            seen.add(lr.type)
+            window.pipeline.select(lr.index)
+            out = lr.activation
+            for index in ((0,) * out.ndim, tuple(n - 1 for n in out.shape)):
+                window.pipeline.pick_unit(Unit.at(lr.index, index))
+                b = values.compute.breakdown
+                assert b is not None and b.unit == index, (lr.label, index)
+                assert abs(b.recomputed - float(out[index])) <= 1e-4 * (1 + abs(b.value))
+                assert values.compute.header.text().startswith(f"<b>{lr.label} output[")
+        window.close()  # an exception in a panel fails the test (pytest-qt's excepthook)
+    assert seen == set(CATALOGUE)
