@@ -30,13 +30,23 @@ def build_module(info: LayerInfo) -> nn.Module:
     return getattr(nn, info.spec.type)(**kwargs)
 
 
+def layer_seed(seed: int, index: int) -> int:
+    """The seed layer ``index`` is made from: ``seed + index``. Each layer has its own, so
+    editing one layer never changes another layer's weights."""
+    return seed + index
+
+
 def build_modules(infos: list[LayerInfo], seed: int, device: str | torch.device = "cpu"):
-    """All modules, initialised deterministically from ``seed`` (on the CPU, so the same seed
-    gives the same weights on every device), then moved to ``device``."""
+    """All modules, each made on the CPU right after ``torch.manual_seed(seed + index)``
+    (the same weights on every device, and editing one layer leaves the others' weights as
+    they were), then moved to ``device``. A plain script gets the same weights with
+    ``torch.manual_seed(seed + i); layer.reset_parameters()`` for layer ``i``."""
     gen_state = torch.random.get_rng_state()
     try:
-        torch.manual_seed(seed)
-        modules = [build_module(info) for info in infos]
+        modules = []
+        for info in infos:
+            torch.manual_seed(layer_seed(seed, info.index))
+            modules.append(build_module(info))
     finally:
         torch.random.set_rng_state(gen_state)
     return [m.to(device) for m in modules]

@@ -106,8 +106,9 @@ class InputPanel(QWidget):
         bottom.addRow("device", self.device)
         self.seed = QSpinBox(self)
         self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("torch.manual_seed for the weights (and Dropout masks): the same "
-                             "seed gives the same numbers")
+        self.seed.setToolTip("The seed of the weights and the Dropout masks: layer i is made "
+                             "right after torch.manual_seed(seed + i), so editing one layer "
+                             "leaves the others' weights as they were.")
         self.seed.valueChanged.connect(self._on_seed)
         bottom.addRow("seed", self.seed)
         outer.addLayout(bottom)

@@ -230,14 +230,42 @@ def test_every_bundled_example_runs_and_matches_its_shapes(path):
     assert np.isfinite(result.grad_input).all()
 
 
-def test_weights_follow_torch_init_for_the_seed(examples_dir):
-    """Same seed -> torch's own initial weights for these layers, in order."""
+def test_weights_follow_the_documented_rule(examples_dir):
+    """Layer i is made right after torch.manual_seed(seed + i): built so, or re-initialised
+    so with reset_parameters() (what the exported script does), torch gives the same weights."""
     config = load_config(examples_dir / "tutorial_conv2d_stack.json")
+    config = Config(layers=config.layers, input=config.input, seed=7)
     result = run(config)
-    torch.manual_seed(config.seed)
-    conv1, conv2 = torch.nn.Conv2d(1, 20, 3), torch.nn.Conv2d(20, 4, 3)
+    torch.manual_seed(7 + 0)
+    conv1 = torch.nn.Conv2d(1, 20, 3)
+    conv2 = torch.nn.Conv2d(20, 4, 3)
+    torch.manual_seed(7 + 2)
+    conv2.reset_parameters()
     np.testing.assert_array_equal(result.layers[0].params["weight"], conv1.weight.detach())
+    np.testing.assert_array_equal(result.layers[0].params["bias"], conv1.bias.detach())
+    np.testing.assert_array_equal(result.layers[2].params["weight"], conv2.weight.detach())
     np.testing.assert_array_equal(result.layers[2].params["bias"], conv2.bias.detach())
+
+
+def test_editing_one_layer_leaves_the_others_weights_as_they_were():
+    layers = [L("Conv2d", out_channels=4, kernel_size=3), L("ReLU"),
+              L("Conv2d", out_channels=5, kernel_size=3), L("Linear", out_features=3)]
+    before = run(cfg(layers, (1, 2, 12, 12)))
+    # conv1 gets another kernel (and padding, so its output keeps its size)
+    edited = [layers[0].with_params(kernel_size=5, padding=1)] + layers[1:]
+    after = run(cfg(edited, (1, 2, 12, 12)))
+    assert after.layers[0].params["weight"].shape == (4, 2, 5, 5)
+    for i in (2, 3):
+        for name in ("weight", "bias"):
+            np.testing.assert_array_equal(after.layers[i].params[name],
+                                          before.layers[i].params[name])
+    # more channels out of conv1: conv2 (whose in_channels follows) is made anew, the Linear
+    # after it (on the last dimension, unchanged) keeps its weights
+    wider = [layers[0].with_params(out_channels=6)] + layers[1:]
+    again = run(cfg(wider, (1, 2, 12, 12)))
+    assert again.layers[2].params["weight"].shape == (5, 6, 3, 3)
+    np.testing.assert_array_equal(again.layers[3].params["weight"],
+                                  before.layers[3].params["weight"])
 
 
 def test_seeded_determinism():

@@ -3,8 +3,8 @@
 It does not use convexplorer's engine: it builds ``torch.nn`` modules straight from the config's
 dicts, resolves in_channels / num_features / in_features from the tensor that arrives, pairs each
 MaxUnpool with the nearest earlier MaxPool of its rank that returned indices, and runs on a real
-CPU tensor. Weights follow the documented seeding rule (``torch.manual_seed(seed)``, then every
-module is constructed in order; the forward pass starts again from ``torch.manual_seed(seed)`` so
+CPU tensor. Weights follow the documented seeding rule (layer ``i`` is constructed right after
+``torch.manual_seed(seed + i)``; the forward pass starts from ``torch.manual_seed(seed)`` so
 Dropout masks repeat).
 """
 
@@ -80,12 +80,12 @@ def reference(layers: list[dict], x: torch.Tensor, seed: int = 0, *,
     in_shapes: list[torch.Size] = []
     # Pass 1: build every module in order from the seed; the forward passes needed to learn
     # each layer's input size run inside fork_rng so they do not advance the init RNG.
-    torch.manual_seed(seed)
     h = x.detach()
     pools: list[int] = []
     with torch.no_grad():
         for i, layer in enumerate(layers):
             kw = _kwargs(layer, h)
+            torch.manual_seed(seed + i)
             module = getattr(nn, layer["type"])(**kw)
             module.train()
             ref.modules.append(module)

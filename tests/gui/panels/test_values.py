@@ -29,11 +29,11 @@ def torch_run(window):
     """The window's layers and input, run in plain torch (the same seeded weights)."""
     result = window.last_result
     x = torch.from_numpy(result.input.copy()).requires_grad_(True)
-    torch.manual_seed(result.config.seed)
     mods, h = [], x
     for lr in result.layers:
         kw = dict(window.last_report.layers[lr.index].kwargs)
         kw.pop("inplace", None)
+        torch.manual_seed(result.config.seed + lr.index)  # the documented rule
         mods.append(getattr(nn, lr.type)(**kw))
     outs = []
     for m in mods:
