@@ -12,7 +12,7 @@ from pathlib import Path
 from .model.config_io import ConfigError, load_config
 from .model.spec import Objective
 
-SUBCOMMANDS = ("run", "shapes", "import", "print", "compute")
+SUBCOMMANDS = ("run", "shapes", "import", "print", "compute", "script")
 
 EXIT_OK, EXIT_RUN, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 

@@ -142,6 +142,28 @@ def cmd_compute(args) -> int:
     return EXIT_OK
 
 
+def cmd_script(args) -> int:
+    from .engine.inputs import InputError, input_shape
+    from .engine.run import config_dir
+    from .engine.script import ScriptError, make_script, write_script
+
+    config = _load(args.config)
+    try:
+        shape = input_shape(config.input, config_dir(args.config))
+        script = make_script(config, tuple(shape), config_dir(args.config))
+    except InputError as exc:
+        raise CliError(f"{args.config}: input: {exc}", EXIT_USAGE) from None
+    except ScriptError as exc:
+        raise CliError(f"{args.config}: {exc}", EXIT_USAGE) from None
+    try:
+        written = write_script(script, args.output)
+    except OSError as exc:
+        raise CliError(f"-o {args.output}: cannot write ({exc.strerror or exc})") from None
+    print("wrote {files}; run it with: python {script}".format(
+        files=", ".join(str(p) for p in written), script=written[0]))
+    return EXIT_OK
+
+
 def strict_json(value):
     """``value`` with every non-finite float written as the string "inf", "-inf" or "nan":
     JSON has no such numbers (Python's ``-Infinity`` is not JSON)."""
@@ -181,6 +203,11 @@ def add_parsers(sub) -> None:
                    help="print a JSON object: layer, unit, value, recomputed, bias, terms")
     c.add_argument("--ignore-memory-limit", action="store_true",
                    help="run even if the estimated memory is above the limit")
+    s = sub.add_parser("script", help="write a plain PyTorch script that builds the same "
+                                      "layers, weights and input and prints the same numbers")
+    s.add_argument("config", help="config file (JSON)")
+    s.add_argument("-o", "--output", required=True, help="the .py file to write (a bundled "
+                                                         "sample image is written beside it)")
 
 
-HANDLERS = {"print": cmd_print, "compute": cmd_compute}
+HANDLERS = {"print": cmd_print, "compute": cmd_compute, "script": cmd_script}

@@ -22,7 +22,7 @@ QT = ("PySide6", "pyqtgraph", "shiboken6")
 TORCH_FREE_ENGINE = ("convexplorer.engine", "convexplorer.engine.results",
                      "convexplorer.engine.inputs", "convexplorer.engine.images",
                      "convexplorer.engine.export", "convexplorer.engine.printing",
-                     "convexplorer.engine.units")
+                     "convexplorer.engine.units", "convexplorer.engine.script")
 
 
 def modules(package: str) -> list[str]:

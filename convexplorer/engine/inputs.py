@@ -1,6 +1,8 @@
-"""Input arrays: seeded random tensors, synthetic 1-D signals, image files and .npy files.
+"""Input arrays: seeded random tensors (torch's own randn/rand), synthetic 1-D signals, image
+files and .npy files.
 
-numpy and Pillow only (no torch), so the GUI can preview an input and read its shape cheaply.
+numpy and Pillow at import (torch only inside ``random_input``, which the worker calls), so the
+GUI can preview an input and read its shape cheaply.
 """
 
 from __future__ import annotations
@@ -143,6 +145,18 @@ def load_image(path: Path, size=None, mode: str = "L") -> np.ndarray:
     return np.ascontiguousarray(arr[None])
 
 
+def random_input(shape, seed: int, distribution: str = "normal") -> np.ndarray:
+    """Exactly ``torch.manual_seed(seed); torch.randn(shape)`` (``torch.rand`` for uniform)
+    on the CPU, whatever device the run uses, so a script gets the same numbers. A generator
+    of its own leaves torch's global random state alone. (torch is imported here, in the
+    worker: the window never calls this.)"""
+    import torch
+
+    gen = torch.Generator().manual_seed(int(seed))
+    make = torch.rand if distribution == "uniform" else torch.randn
+    return make(tuple(shape), generator=gen).numpy()
+
+
 def load_input(spec: InputSpec, base_dir=None) -> np.ndarray:
     """The input as a float32 array (N, C, ...)."""
     if spec.source in ("random", "signal"):
@@ -154,10 +168,7 @@ def load_input(spec: InputSpec, base_dir=None) -> np.ndarray:
                              "values; use a smaller shape")
         if spec.source == "signal":
             return _signal(spec)
-        rng = np.random.default_rng(spec.seed)
-        if spec.distribution == "uniform":
-            return rng.random(shape, dtype=np.float32)
-        return rng.standard_normal(shape, dtype=np.float32)
+        return random_input(shape, spec.seed, spec.distribution)
     path = resolve_path(spec.path or "", base_dir)
     if spec.source == "npy":
         arr = _check_npy(path)

@@ -1,0 +1,238 @@
+"""A runnable plain-PyTorch script for a config: the same layers with the same weights, the same
+input, forward and the same objective's backward, printing what a tutorial prints (``x``,
+``print(model)``, each layer's output, the objective, every parameter's ``.grad.size()`` and
+``.grad.norm()``). It imports torch (and numpy/PIL for file inputs), never convexplorer.
+
+Run on the same machine, its printed tensors are the app's ``print`` text digit for digit on
+the CPU: it follows the documented rules (layer ``i`` made after ``torch.manual_seed(seed +
+i)``, random input from ``torch.manual_seed(input seed)``, Dropout masks from
+``torch.manual_seed(seed)`` before the forward pass). Torch-free: it writes text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..model.pytorch_export import module_code, module_names, resolved_layers
+from ..model.spec import Config, Objective, layer_label
+from .inputs import SAMPLE_PREFIX, resolve_path
+
+MARK = "#>"  # the line before each printed tensor: "#> conv1 (Conv2d) output"
+
+
+class ScriptError(ValueError):
+    """A config that cannot be written as a script yet (an auto value that cannot be worked
+    out, an input file that is missing)."""
+
+
+@dataclass
+class Script:
+    """The script's text and the files to write beside it (name -> bytes)."""
+
+    text: str
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+_FORWARD_ALL = '''
+
+def forward_all(model, x):
+    """Every layer's output, by name. A max pool with return_indices=True hands its indices
+    (and its input size) to the MaxUnpool that undoes it, which nn.Sequential cannot do."""
+    outputs, pools = {}, []
+    for name, layer in model.named_children():
+        if isinstance(layer, (nn.MaxUnpool1d, nn.MaxUnpool2d)):
+            dims = 1 if isinstance(layer, nn.MaxUnpool1d) else 2
+            k = max(i for i, p in enumerate(pools) if p[0] == dims)
+            _, indices, size = pools.pop(k)
+            x = layer(x, indices, output_size=size)
+        elif getattr(layer, "return_indices", False):
+            size = x.shape[2:]
+            x, indices = layer(x)
+            if isinstance(layer, (nn.MaxPool1d, nn.MaxPool2d)):
+                pools.append((1 if isinstance(layer, nn.MaxPool1d) else 2, indices, size))
+        else:
+            x = layer(x)
+        outputs[name] = x
+    return outputs
+'''
+
+_SIGNAL = '''
+
+def signal(shape, kind, frequency):
+    """convexplorer's synthetic 1-D signals (batch item b at frequency * (1 + b/2), channel c
+    shifted by c * pi/4), as float32."""
+    n, c, length = shape[0], shape[1], shape[-1]
+    t = np.linspace(0.0, 1.0, length, endpoint=False)
+    rows = []
+    for b in range(n):
+        for ch in range(c):
+            f = frequency * (1 + 0.5 * b)
+            phase = ch * np.pi / 4
+            if kind == "sine":
+                y = np.sin(2 * np.pi * f * t + phase)
+            elif kind == "square":
+                y = np.sign(np.sin(2 * np.pi * f * t + phase))
+            elif kind == "step":
+                y = (t >= (0.5 + 0.1 * ch) % 1.0).astype(float)
+            elif kind == "chirp":
+                y = np.sin(2 * np.pi * (f * t + 4 * f * t * t) + phase)
+            else:  # impulse
+                y = np.zeros(length)
+                y[min(length - 1, length // 2 + ch)] = 1.0
+            rows.append(y)
+    arr = np.asarray(rows, dtype=np.float32).reshape(n, c, length)
+    return np.broadcast_to(arr.reshape((n, c) + (1,) * (len(shape) - 3) + (length,)),
+                           shape).copy()
+'''
+
+
+def _objective_code(objective: Objective, names: list[str]) -> tuple[str, str]:
+    """(the Python expression of the objective, its label)."""
+    if not names:
+        target, where = "x", "the input"
+    else:
+        idx = objective.layer if objective.layer != -1 else len(names) - 1
+        if not 0 <= idx < len(names):
+            raise ScriptError("The objective's layer {layer} is not in the stack (layers 0 to "
+                              "{last}).".format(layer=objective.layer, last=len(names) - 1))
+        target, where = f"outputs[{names[idx]!r}]", names[idx]
+    if objective.kind == "sum":
+        return f"{target}.sum()", f"sum of {where}"
+    if objective.kind == "mean":
+        return f"{target}.mean()", f"mean of {where}"
+    if objective.kind == "channel":
+        return (f"{target}[{objective.batch}, {objective.channel}].sum()",
+                f"sum of {where}[{objective.batch}, {objective.channel}]")
+    index = ", ".join(str(i) for i in (objective.batch, objective.channel,
+                                       *objective.position))
+    return f"{target}[{index}]", f"{where}[{index}]"
+
+
+def _input_code(config: Config, base_dir) -> tuple[list[str], dict, bool]:
+    """(lines that make ``x``, files to write beside the script, whether numpy is needed)."""
+    spec = config.input
+    files: dict[str, bytes] = {}
+    shape = ", ".join(str(s) for s in spec.shape)
+    if spec.source == "random":
+        make = "torch.rand" if spec.distribution == "uniform" else "torch.randn"
+        return ([f"torch.manual_seed({spec.seed})  # the input's seed",
+                 f"x = {make}({shape})"], files, False)
+    if spec.source == "signal":
+        return ([f"x = torch.from_numpy(signal(({shape},), {spec.signal!r}, "
+                 f"{spec.frequency!r}))"], files, True)
+    path = spec.path or ""
+    if spec.source == "image" and path.startswith(SAMPLE_PREFIX):
+        name = path[len(SAMPLE_PREFIX):]
+        source = resolve_path(path, base_dir)
+        try:
+            files[name] = source.read_bytes()
+        except OSError as exc:
+            raise ScriptError("The bundled sample {name} cannot be read ({error}).".format(
+                name=name, error=exc.strerror or exc)) from None
+        where = f"HERE / {name!r}"
+    else:
+        where = repr(str(resolve_path(path, base_dir).resolve()))
+    if spec.source == "npy":
+        return ([f"x = torch.from_numpy(np.load({where}).astype(np.float32))"], files, True)
+    lines = [f"image = Image.open({where}).convert({spec.mode!r})"]
+    if spec.size is not None:
+        h, w = spec.size
+        lines.append(f"image = image.resize(({w}, {h}), Image.Resampling.BILINEAR)")
+    lines += ["pixels = np.asarray(image, dtype=np.float32) / 255.0",
+              "pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)",
+              "x = torch.from_numpy(np.ascontiguousarray(pixels[None]))"]
+    return lines, files, True
+
+
+def make_script(config: Config, input_shape, base_dir=None) -> Script:
+    """The runnable script for ``config`` (``input_shape`` resolves auto channel counts)."""
+    from ..model.shapes import infer
+
+    report = infer(config.layers, tuple(input_shape))
+    if report.problems:
+        raise ScriptError("The stack does not run yet ({problem}); fix it before writing a "
+                          "script.".format(problem=report.problems[0]))
+    try:
+        layers = resolved_layers(config.layers, input_shape)
+    except ValueError as exc:
+        raise ScriptError(str(exc)) from None
+    names = module_names(config.layers)
+    labels = [layer_label(i, spec) for i, spec in enumerate(config.layers)]
+    input_lines, files, needs_numpy = _input_code(config, base_dir)
+    objective, objective_label = _objective_code(config.objective, names)
+    image = config.input.source == "image"
+    head = [f"# {config.name}: a plain PyTorch script made by convexplorer.",
+            "# It needs torch" + (", numpy and Pillow" if image else (
+                " and numpy" if needs_numpy else "")) + ", not convexplorer.",
+            "# It builds the same layers with the same weights and input, runs forward and "
+            "backward",
+            "# of the same objective, and prints what convexplorer's Values tab and its "
+            "`print`",
+            "# command print (each tensor after a line that starts with \"#>\").",
+            "from collections import OrderedDict"]
+    if files:
+        head.append("from pathlib import Path")
+    head.append("")
+    if needs_numpy:
+        head.append("import numpy as np")
+    head += ["import torch"]
+    if image:
+        head.append("from PIL import Image")
+    head += ["from torch import nn", ""]
+    if files:
+        head += ["HERE = Path(__file__).resolve().parent  # the bundled image is beside me"]
+    head += [f"SEED = {config.seed}  # layer i is made right after torch.manual_seed(SEED + i)",
+             ""]
+    body = ["model = nn.Sequential(OrderedDict(["]
+    body += [f"    ({name!r}, {module_code(spec)})," for name, spec in zip(names, layers)]
+    body += ["]))",
+             "for i, layer in enumerate(model):  # convexplorer's weights",
+             "    if hasattr(layer, \"reset_parameters\"):",
+             "        torch.manual_seed(SEED + i)",
+             "        layer.reset_parameters()",
+             "model.train()  # BatchNorm uses the batch's statistics, Dropout drops", ""]
+    body += input_lines
+    body += ["x.requires_grad_(True)", "",
+             f'print("{MARK} input")', "print(x)",
+             f'print("{MARK} print(model)")', "print(model)", "",
+             "torch.manual_seed(SEED)  # the Dropout masks",
+             "outputs = forward_all(model, x)"]
+    for name, label in zip(names, labels):
+        body += [f'print("{MARK} {label} output")', f"print(outputs[{name!r}])"]
+    body += ["", f"objective = {objective}",
+             f'print("{MARK} objective: {objective_label}")', "print(objective)",
+             "objective.backward()",
+             f'print("{MARK} parameters: name, .grad.size(), .grad.norm()")',
+             "for name, p in model.named_parameters():",
+             "    print(name, p.grad.size(), p.grad.norm())"]
+    helpers = _FORWARD_ALL.rstrip("\n").split("\n")
+    if config.input.source == "signal":
+        helpers += _SIGNAL.rstrip("\n").split("\n")
+    text = "\n".join(head + helpers[1:] + ["", ""] + body) + "\n"
+    return Script(text, files)
+
+
+def write_script(script: Script, path) -> list[Path]:
+    """Write the script and the files beside it; returns the paths written."""
+    path = Path(path)
+    written = []
+    for name, data in script.files.items():
+        side = path.parent / name
+        side.write_bytes(data)
+        written.append(side)
+    path.write_text(script.text, encoding="utf-8")
+    return [path] + written
+
+
+def split_printed(text: str) -> dict[str, str]:
+    """What a script printed, by the ``#>`` line before each part (for tests and tools)."""
+    parts: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        if line.startswith(MARK + " "):
+            key = line[len(MARK) + 1:]
+            parts[key] = ""
+        elif key is not None:
+            parts[key] += line + "\n"
+    return {k: v.rstrip("\n") for k, v in parts.items()}

@@ -1,0 +1,91 @@
+"""The runnable script (issue 13): for every bundled example, the exported plain-PyTorch script
+run in a subprocess prints the very text the app's ``print`` prints (input, print(model), every
+layer's output) and the objective and gradient norms the run computed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from convexplorer.cli import main
+from convexplorer.engine.inputs import load_input, random_input
+from convexplorer.engine.run import run
+from convexplorer.engine.script import split_printed
+from convexplorer.model.config_io import load_config
+from convexplorer.model.spec import InputSpec, layer_label
+from convexplorer.model.torch_text import scalar_str, size_str
+from convexplorer.resources_path import example_path, resources_dir
+
+EXAMPLES = sorted(p.name for p in (resources_dir() / "examples").glob("*.json"))
+
+
+def app_print(capsys, path, *args) -> str:
+    assert main(["print", str(path), *map(str, args)]) == 0
+    return capsys.readouterr().out.rstrip("\n")
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_exported_script_prints_what_the_app_prints(tmp_path, capsys, name):
+    path = example_path(name)
+    script = tmp_path / "net.py"
+    assert main(["script", str(path), "-o", str(script)]) == 0
+    capsys.readouterr()
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed = split_printed(done.stdout)
+    config = load_config(path)
+    assert printed["input"] == app_print(capsys, path, "--layer", "input")
+    assert printed["print(model)"] == app_print(capsys, path, "--model")
+    for i, spec in enumerate(config.layers):
+        assert printed[f"{layer_label(i, spec)} output"] == app_print(capsys, path, "--layer",
+                                                                     i), spec
+    result = run(config, base_dir=path.parent)
+    objective = next(v for k, v in printed.items() if k.startswith("objective: "))
+    assert objective.startswith("tensor(")
+    assert float(objective[7:].split(",")[0]) == pytest.approx(result.objective_value,
+                                                                rel=1e-4, abs=1e-4)
+    lines = printed["parameters: name, .grad.size(), .grad.norm()"].splitlines()
+    expected = []
+    from convexplorer.model.pytorch_export import module_names
+
+    for name_, lr in zip(module_names(config.layers), result.layers):
+        for pname, grad in lr.grads.items():
+            expected.append(f"{name_}.{pname} {size_str(grad.shape)} "
+                            f"{scalar_str(lr.grad_norms[pname])}")
+    assert lines == expected
+
+
+@pytest.mark.parametrize("seed, shape", [(0, (2, 4, 5)), (3, (1, 1, 28, 28)), (2**40, (7,)),
+                                         (12345, (2, 3, 4, 5, 6))])
+def test_random_input_is_torchs_randn_and_rand(seed, shape):
+    torch.manual_seed(seed)
+    np.testing.assert_array_equal(random_input(shape, seed), torch.randn(shape).numpy())
+    torch.manual_seed(seed)
+    np.testing.assert_array_equal(random_input(shape, seed, "uniform"),
+                                  torch.rand(shape).numpy())
+    spec = InputSpec(source="random", shape=shape[:5] if len(shape) > 1 else (1, 1) + shape,
+                     seed=seed)
+    torch.manual_seed(seed)
+    np.testing.assert_array_equal(load_input(spec), torch.randn(spec.shape).numpy())
+
+
+def test_random_input_leaves_torchs_global_random_state_alone():
+    torch.manual_seed(5)
+    expected = torch.randn(3)
+    torch.manual_seed(5)
+    random_input((2, 2), 0)
+    np.testing.assert_array_equal(torch.randn(3), expected)
+
+
+def test_script_of_a_stack_with_a_bad_auto_value_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": 1, "input": {"source": "random", "shape": [1, 3, 8, 8]},'
+                   ' "layers": [{"type": "Flatten"}, {"type": "BatchNorm2d"}]}')
+    code = main(["script", str(bad), "-o", str(tmp_path / "x.py")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
