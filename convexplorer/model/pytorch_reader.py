@@ -19,10 +19,12 @@ from .pytorch_ast import (
     dotted,
     init_of,
     makes_modules,
+    method_of,
     single_assignment,
     stores,
 )
 from .pytorch_forward import forward_notes
+from .pytorch_names import bind_arguments, class_attributes, module_constants
 from .pytorch_raw import (
     CONTAINERS,
     MAX_LAYERS,
@@ -51,7 +53,7 @@ class CodeReader:
         self.out: list[RawModule] = []
         self.work = 0  # module calls looked at, expansions included: capped like the layers
         self.used: dict[str, Binding] = {}  # names read as values, for the notes
-        self.env = self._module_constants()
+        self.env = module_constants(self.tree, self.source)
         self.classes = {c.name: c for c in tree.body
                         if isinstance(c, ast.ClassDef) and init_of(c) is not None}
         self.read_classes: list[ast.ClassDef] = []
@@ -63,19 +65,6 @@ class CodeReader:
         if self.asked:
             raise ParseError(note("no_class_at_all", name=self.asked))
         return self._read_module_level()
-
-    def _module_constants(self) -> dict[str, Binding]:
-        """Module-level names bound once, to a literal (``ngf = 64``)."""
-        counts = stores(self.tree.body)
-        env: dict[str, Binding] = {}
-        ev = Evaluator(self.source, env)
-        for stmt in self.tree.body:
-            target, value = single_assignment(stmt)
-            if isinstance(target, ast.Name) and counts.get(target.id) == 1:
-                v = ev.value(value)
-                if not isinstance(v, Opaque):
-                    env[target.id] = Binding(v, "module")
-        return env
 
     def _read_module_level(self) -> Parsed:
         symbols: dict[str, ast.AST] = {}
@@ -158,55 +147,6 @@ class CodeReader:
         return Parsed("code", self.out, self.notes + self.blocks.notes(), cls.name,
                       tuple(self.classes), cls.name)
 
-    def _bind(self, cls: ast.ClassDef, init: ast.FunctionDef, call: ast.Call | None,
-              caller: Evaluator) -> dict[str, Binding]:
-        """The __init__ parameters bound to the call's arguments, or to their defaults."""
-        a = init.args
-        positional = [p.arg for p in a.posonlyargs + a.args][1:]  # without self
-        keyword = positional + [p.arg for p in a.kwonlyargs]
-        env: dict[str, Binding] = {}
-        given: set[str] = set()
-        if call is not None:
-            for k, arg in enumerate(call.args):
-                if isinstance(arg, ast.Starred):
-                    given.update(positional[k:])  # unknown from here on
-                    break
-                if k < len(positional):
-                    given.add(positional[k])
-                    env[positional[k]] = Binding(caller.value(arg), "argument")
-            for kw in call.keywords:
-                if kw.arg is None:
-                    given.update(keyword)  # **kwargs: any of them may be given
-                elif kw.arg in keyword:
-                    given.add(kw.arg)
-                    env[kw.arg] = Binding(caller.value(kw.value), "argument")
-        module_ev = Evaluator(self.source, self.env)
-        all_params = a.posonlyargs + a.args
-        pairs = list(zip(all_params[len(all_params) - len(a.defaults):], a.defaults))
-        pairs += [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
-        for param, default in pairs:
-            if param.arg not in given:
-                env[param.arg] = Binding(module_ev.value(default), "default", cls.name)
-        self.used.update(module_ev.used)
-        return {k: b for k, b in env.items() if not isinstance(b.value, Opaque)}
-
-    def _class_attrs(self, cls: ast.ClassDef, init: ast.FunctionDef) -> dict[str, Binding]:
-        """Class-level constants (``expansion = 1``) that __init__ does not set on self."""
-        counts = stores(cls.body)
-        set_on_self = {t.attr for n in ast.walk(init) if isinstance(n, ast.Assign | ast.AugAssign)
-                       for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
-                       if isinstance(t, ast.Attribute)}
-        ev = Evaluator(self.source, self.env)
-        attrs = {}
-        for stmt in cls.body:
-            target, value = single_assignment(stmt)
-            if isinstance(target, ast.Name) and counts.get(target.id) == 1 \
-                    and target.id not in set_on_self:
-                v = ev.value(value)
-                if not isinstance(v, Opaque):
-                    attrs[target.id] = Binding(v, "class", cls.name)
-        return attrs
-
     def _read_class(self, cls: ast.ClassDef, call: ast.Call | None, caller: Evaluator,
                     prefix: str | None, block, depth: int, chain: tuple[str, ...]) -> None:
         """The modules of one class's __init__, read statement by statement: a name holds
@@ -216,8 +156,11 @@ class CodeReader:
         if cls not in self.read_classes:
             self.read_classes.append(cls)
         env = dict(self.env)
-        env.update(self._bind(cls, init, call, caller))
-        ev = Evaluator(self.source, env, self_attrs=self._class_attrs(cls, init))
+        bound, used = bind_arguments(cls, init, call, caller, self.source, self.env)
+        env.update(bound)
+        self.used.update(used)
+        ev = Evaluator(self.source, env, self_attrs=class_attributes(cls, init, self.source,
+                                                                      self.env))
         local_modules: dict[str, ast.AST] = {}
         for stmt in init.body:
             target, value = single_assignment(stmt)
@@ -242,7 +185,10 @@ class CodeReader:
             for name in stores([stmt]):  # no longer one known value
                 env.pop(name, None)
                 local_modules.pop(name, None)
-            if self._add_module(stmt):
+            parent = self._super_init(cls, stmt)
+            if parent is not None:
+                self._read_parent(cls, parent, ev, prefix, block, local_modules, depth, chain)
+            elif self._add_module(stmt):
                 assert isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
                 key = ev.value(stmt.value.args[0])
                 name = str(key) if isinstance(key, str) else None
@@ -253,6 +199,49 @@ class CodeReader:
                 self.notes.append(note("loop_or_condition", line=stmt.lineno))
         origins = ("module", "class", "default") if depth == 0 else ("module", "class")
         self.used.update({k: b for k, b in ev.used.items() if b.origin in origins})
+
+    def _super_init(self, cls: ast.ClassDef, stmt: ast.stmt) -> ast.Call | None:
+        """``super().__init__(...)`` or ``Base.__init__(self, ...)`` where the base holds
+        layers (a class of the text, or nn.Sequential): as a call of the base, without self."""
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "__init__"):
+            return None
+        owner = call.func.value
+        if isinstance(owner, ast.Call) and dotted(owner.func) == "super":
+            args = call.args
+        elif isinstance(owner, ast.Name) and any(dotted(b) == owner.id for b in cls.bases):
+            args = call.args[1:]
+        else:
+            return None
+        if self._base(cls) is None:
+            return None
+        return ast.Call(func=call.func, args=args, keywords=call.keywords, lineno=call.lineno,
+                        col_offset=call.col_offset, end_lineno=call.end_lineno,
+                        end_col_offset=call.end_col_offset)
+
+    def _base(self, cls: ast.ClassDef) -> str | None:
+        """The base class whose __init__ makes layers: one of the text's, or a container."""
+        for base in cls.bases:
+            name = dotted(base) or ""
+            if name in self.classes and name != cls.name:
+                return name
+            if name.split(".")[-1] in CONTAINERS:
+                return name.split(".")[-1]
+        return None
+
+    def _read_parent(self, cls, call: ast.Call, ev, prefix, block, local_modules, depth, chain):
+        base = self._base(cls)
+        if base in CONTAINERS:  # class Block(nn.Sequential): super().__init__(conv, bn, ...)
+            if call.args or call.keywords:
+                self._container(call, base, prefix, ev, block, local_modules, depth, chain)
+            return
+        assert base is not None
+        if base in chain or depth >= MAX_CLASS_DEPTH:
+            self.notes.append(note("class_cycle", line=call.lineno, cls=base))
+            return
+        self._read_class(self.classes[base], call, ev, prefix, block, depth + 1,
+                         chain + (base,))
 
     @staticmethod
     def _add_module(stmt: ast.stmt) -> bool:
@@ -288,19 +277,22 @@ class CodeReader:
         callee = dotted(node.func) if isinstance(node, ast.Call) else None
         if callee in self.classes:
             cls = callee
+        if cls is None and isinstance(node, ast.ListComp | ast.GeneratorExp | ast.DictComp):
+            self.notes.append(note("loop_or_condition", line=line))
+            return
         if cls is None:
             self.notes.append(note("not_module_call", line=line,
                                    text=short(self.source.segment(node), 50)))
             return
         assert isinstance(node, ast.Call)
         if cls in self.classes:
-            self._expand(self.classes[cls], node, name, ev, depth, chain)
+            self._expand(self.classes[cls], node, name, ev, block, depth, chain)
         elif cls in CONTAINERS + PASS_THROUGH:
             self._container(node, cls, name, ev, block, symbols, depth, chain)
         else:
             self.out.append(self._raw(node, cls, name, ev, block))
 
-    def _expand(self, cls: ast.ClassDef, call: ast.Call, name, ev, depth, chain) -> None:
+    def _expand(self, cls: ast.ClassDef, call: ast.Call, name, ev, block, depth, chain) -> None:
         line = call.lineno
         if cls.name in chain:
             self.notes.append(note("class_cycle", line=line, cls=cls.name))
@@ -310,8 +302,10 @@ class CodeReader:
                                    limit=MAX_CLASS_DEPTH))
             return
         full = name or cls.name
-        self.blocks.add(cls.name, full)
-        self._read_class(cls, call, ev, name, (full, cls.name), depth + 1, chain + (cls.name,))
+        if method_of(cls, "forward") is not None or self._base(cls) not in CONTAINERS:
+            block = (full, cls.name)  # its forward() is its own: it may branch
+            self.blocks.add(cls.name, full)
+        self._read_class(cls, call, ev, name, block, depth + 1, chain + (cls.name,))
 
     def _raw(self, call: ast.Call, cls: str, name, ev: Evaluator, block) -> RawModule:
         line = call.lineno

@@ -589,3 +589,46 @@ def test_shufflenet_empty_sequential_is_nothing_not_unsupported():
     assert "does not support" not in text
     # the branch in forward's if/else is one call of self.branch2, not two
     assert "more than once" not in text
+
+
+INHERITED = '''
+import torch.nn as nn
+
+
+class ConvBNReLU(nn.Sequential):
+    def __init__(self, in_planes, out_planes, kernel_size=3, stride=1):
+        padding = (kernel_size - 1) // 2
+        super(ConvBNReLU, self).__init__(
+            nn.Conv2d(in_planes, out_planes, kernel_size, stride, padding, bias=False),
+            nn.BatchNorm2d(out_planes),
+            nn.ReLU(inplace=True),
+        )
+
+
+class Backbone(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.stem = ConvBNReLU(3, width, stride=2)
+
+
+class Net(Backbone):
+    def __init__(self, width=16):
+        super().__init__(width)
+        self.body = nn.ModuleList([ConvBNReLU(width, width) for _ in range(3)])
+        self.head = ConvBNReLU(width, 10, kernel_size=1)
+'''
+
+
+def test_a_subclass_reads_its_base_and_a_sequential_subclass_runs_in_order():
+    """torchvision's ConvBNReLU is an nn.Sequential: its layers come from super().__init__
+    and run in order (no custom-module note); Net's own layers follow its base's."""
+    r = import_text(INHERITED)
+    assert r.class_name == "Net"
+    assert names(r) == ["stem.0", "stem.1", "stem.2", "head.0", "head.1", "head.2"]
+    assert r.config.layers[0].kwargs == {"in_channels": 3, "out_channels": 16, "kernel_size": 3,
+                                         "stride": 2, "padding": 1, "bias": False}
+    assert r.config.layers[3].kwargs["kernel_size"] == 1
+    assert "padding" not in r.config.layers[3].kwargs  # (1 - 1) // 2 is torch's default, 0
+    text = joined(r)
+    assert "line 24: layers made inside a loop or condition are not read" in text
+    assert "custom module" not in text
