@@ -169,20 +169,29 @@ def cmd_shapes(args) -> int:
 
 def cmd_import(args) -> int:
     from .model.config_io import save_config
+    from .model.import_notes import CLI, note
     from .model.pytorch_code import ImportError_, import_text
+    from .model.pytorch_parse import MAX_TEXT_CHARS
 
     try:
+        size = Path(args.file).stat().st_size
+        if size > 4 * MAX_TEXT_CHARS:  # never read a huge file to refuse it afterwards
+            message = note("file_too_long", size=size, limit=MAX_TEXT_CHARS).text(CLI)
+            raise CliError(f"{args.file}: {message}", EXIT_USAGE)
         text = Path(args.file).read_text(encoding="utf-8")
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read ({exc.strerror or exc})", EXIT_USAGE) from None
     except UnicodeDecodeError:
         raise CliError(f"{args.file}: not a text file", EXIT_USAGE) from None
     try:
-        result = import_text(text, shape=tuple(args.shape) if args.shape else None)
+        result = import_text(text, shape=tuple(args.shape) if args.shape else None,
+                             class_name=args.class_name, audience=CLI)
     except ImportError_ as exc:
-        raise CliError(f"{args.file}: {exc}", EXIT_USAGE) from None
-    for note in result.notes:
-        print(f"{args.file}: {note}", file=sys.stderr)
+        for line in exc.notes_text(CLI):
+            print(f"{args.file}: {line}", file=sys.stderr)
+        raise CliError(f"{args.file}: {exc.text(CLI)}", EXIT_USAGE) from None
+    for line in result.notes:
+        print(f"{args.file}: {line}", file=sys.stderr)
     config = result.config
     if result.suggestions and args.fix:
         config = result.fixed_config
@@ -233,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input shape, e.g. 1 1 28 28 (default: guessed from the first layer)")
     i.add_argument("--fix", action="store_true",
                    help="insert the layers found missing (e.g. a Flatten before a Linear)")
+    i.add_argument("--class", dest="class_name", metavar="NAME",
+                   help="the class to read where the code defines several (default: the one "
+                        "the others are built into)")
     from .cli_numbers import add_parsers
 
     add_parsers(sub)

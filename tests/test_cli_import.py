@@ -75,3 +75,95 @@ def test_import_through_main_py(tmp_path):
     config = load_config(out)
     assert [s.type for s in config.layers] == ["Conv1d", "MaxPool1d"]
     assert config.input.shape == (1, 2, 64)
+
+
+def test_notes_on_the_command_line_name_no_form(tmp_path, capsys):
+    """Item 17: "check them in the form" / "set it in the form": there is no form there."""
+    src, out = tmp_path / "model.txt", tmp_path / "model.json"
+    src.write_text(PRINTED)
+    assert main(["import", str(src), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "form" not in err and "Input shape box" not in err
+    assert "print(model) does not show MaxPool2d(return_indices): check them in the written " \
+           "config" in err
+    assert "give the real one with --shape if it differs" in err
+    src.write_text("nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), nn.Linear(8 * 26 * 26, n))")
+    assert main(["import", str(src), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "out_features=n is not a literal value; set out_features in the written config " \
+           "before running it" in err and "form" not in err
+
+
+MODELS = """
+import torch.nn as nn
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.deconv = nn.ConvTranspose2d(8, 1, 3)
+"""
+
+
+def test_class_option_picks_the_class_to_read(tmp_path, capsys):
+    """Item 22: several classes: the note says which was read and how to choose another."""
+    src, out = tmp_path / "models.py", tmp_path / "model.json"
+    src.write_text(MODELS)
+    assert main(["import", str(src), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "the text defines several models (Encoder, Decoder); Decoder was read, choose " \
+           "another with --class NAME" in err
+    assert [s.type for s in load_config(out).layers] == ["ConvTranspose2d"]
+    assert main(["import", str(src), "-o", str(out), "--class", "Encoder"]) == 0
+    assert "Encoder was read, as asked" in capsys.readouterr().err
+    assert [s.type for s in load_config(out).layers] == ["Conv2d"]
+    assert main(["import", str(src), "-o", str(out), "--class", "Unet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"convexplorer: {src}: --class Unet: there is no class Unet with layers in "
+                   "the text; choose one of Encoder, Decoder\n")
+
+
+def test_absurd_values_are_refused_and_no_json_is_written(tmp_path, capsys):
+    """16.6: nn.Conv2d(1, 4, 1e309) was imported with exit 0 and Infinity in the JSON."""
+    src, out = tmp_path / "model.py", tmp_path / "model.json"
+    src.write_text("import torch.nn as nn\nmodel = nn.Sequential(\n"
+                   "    nn.Conv2d(1, 4, 1e309),\n)\n")
+    assert main(["import", str(src), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"convexplorer: {src}: line 3: 0 (Conv2d): kernel_size=1e309 is out of range: "
+                   "convexplorer takes at most 100,000 there; use a smaller value\n")
+    assert not out.exists()
+
+
+def test_hostile_files_get_a_line_or_a_size_never_none(tmp_path, capsys):
+    """16.12: a NUL byte said "line None"; 16.3: a huge file is refused without reading it."""
+    src, out = tmp_path / "model.txt", tmp_path / "model.json"
+    src.write_text("nn.Sequential(\n    nn.ReLU(),\x00\n)\n")
+    assert main(["import", str(src), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"convexplorer: {src}: line 2: the text holds a NUL character")
+    with open(src, "wb") as f:
+        f.truncate(5_000_000)  # sparse: 5 MB of NULs
+    assert main(["import", str(src), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the file has 5,000,000 bytes, but convexplorer reads at most 1,000,000 characters" \
+        in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_why_no_layers_came_of_the_code_is_said(tmp_path, capsys):
+    src = tmp_path / "model.py"
+    src.write_text("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                   "        self.features = make_layers(cfg)\n")
+    assert main(["import", str(src), "-o", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"{src}: line 4: self.features = make_layers(cfg) is built by a function "
+                      "call, which is not run, so its layers are not imported; write them out, "
+                      "e.g. as nn.Sequential(...)")
+    assert err[-1].startswith(f"convexplorer: {src}: no torch.nn modules found")

@@ -1,7 +1,8 @@
 """File > Paste PyTorch Code: paste ``print(model)`` output or ``nn.Sequential(...)`` code and get
 layers. The text is parsed (``model.pytorch_code``), never run. The dialog shows the layers it
-found with their output shapes, the notes (skipped modules, guessed input shape, layers that do
-not chain) and offers to insert what is missing (e.g. a Flatten before a Linear).
+found with their output shapes, the notes (what to fix first, then skipped modules, guessed input
+shape) and offers to insert what is missing (e.g. a Flatten before a Linear). Where the code
+defines several model classes, a chooser picks the one to read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -29,10 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.pytorch_code import ImportError_, ImportResult, import_text
+from ..model.pytorch_parse import MAX_TEXT_CHARS
 from ..model.shapes import fmt_shape, infer
 from ..model.spec import Config, layer_label
 
 PARSE_DELAY_MS = 200
+_CLASS_GONE = ("no_class", "no_class_at_all")  # the class chosen is no longer in the text
 EXAMPLE = "nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2), ...)"
 
 
@@ -71,9 +75,19 @@ class CodeDialog(QDialog):
         self.shape_edit.setToolTip("The input's shape, e.g. 1, 3, 32, 32 (N, C, H, W) or "
                                    "1, 1, 64 (N, C, L). Empty: guessed.")
         self.shape_edit.textChanged.connect(self._schedule)
+        self.class_label = QLabel(self.tr("Class:"))
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip(self.tr(
+            "The code defines several classes: the one to read (by default the one the others "
+            "are built into)."))
+        self.class_combo.activated.connect(self._on_class_activated)
+        self.class_label.setVisible(False)
+        self.class_combo.setVisible(False)
         top = QHBoxLayout()
         top.addWidget(QLabel("Input shape:"))
         top.addWidget(self.shape_edit, 1)
+        top.addWidget(self.class_label)
+        top.addWidget(self.class_combo)
         top.addWidget(open_button)
 
         self.preview = QListWidget()
@@ -129,26 +143,65 @@ class CodeDialog(QDialog):
 
     def load_file(self, path) -> None:
         try:
+            size = Path(path).stat().st_size
+            if size > 4 * MAX_TEXT_CHARS:  # refused unread: a huge file would freeze the editor
+                self.notes_view.setPlainText(self.tr(
+                    "{path}: the file has {size:,} bytes, but at most {limit:,} characters "
+                    "(about 1 MB) are read; keep only the model's code or its print(model) "
+                    "output").format(path=path, size=size, limit=MAX_TEXT_CHARS))
+                return
             self.editor.setPlainText(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            self.notes_view.setPlainText(f"{path}: cannot read ({exc})")
+            self.notes_view.setPlainText(self.tr("{path}: cannot read ({error})").format(
+                path=path, error=exc))
             return
         self.parse_now()
+
+    def _on_class_activated(self, _index: int) -> None:
+        self.parse_now()
+
+    def _asked_class(self) -> str | None:
+        """The class chosen in the chooser, if the text still defines it."""
+        if self.class_combo.isHidden() or self.class_combo.currentIndex() < 0:
+            return None
+        return self.class_combo.currentText() or None
 
     def parse_now(self) -> None:
         """Parse the text now (it is also parsed shortly after each edit)."""
         self._timer.stop()
         self.result, self.error, self.fix = None, "", False
+        text = self.editor.toPlainText()
         try:
             shape = parse_shape(self.shape_edit.text())
-            self.result = import_text(self.editor.toPlainText(), shape)
-        except (ImportError_, ValueError) as exc:
+            try:
+                self.result = import_text(text, shape, class_name=self._asked_class())
+            except ImportError_ as exc:
+                if self._asked_class() is None or exc.note.key not in _CLASS_GONE:
+                    raise
+                self.result = import_text(text, shape)  # the chosen class is gone: default
+        except ImportError_ as exc:
+            self.error = "\n".join([str(exc)] + [f"\u2022 {n}" for n in exc.notes_text()])
+        except ValueError as exc:
             self.error = str(exc)
+        self._show_classes()
         if self.result is not None:  # keep the current input when the layers fit it
             fits = (self.current_shape is not None
                     and infer(self.result.fixed_config.layers, self.current_shape).ok)
             self.input_check.setChecked(not fits)
         self._show()
+
+    def _show_classes(self) -> None:
+        classes = self.result.classes if self.result is not None else ()
+        several = len(classes) > 1
+        if several:
+            self.class_combo.blockSignals(True)
+            self.class_combo.clear()
+            self.class_combo.addItems(list(classes))
+            self.class_combo.setCurrentText(self.result.class_name or classes[-1])
+            self.class_combo.blockSignals(False)
+        if several or self.result is not None:  # keep the chooser while the text is bad
+            self.class_label.setVisible(several)
+            self.class_combo.setVisible(several)
 
     def _on_fix_clicked(self) -> None:
         self.fix = True
@@ -173,8 +226,13 @@ class CodeDialog(QDialog):
         report = infer(layers, result.input_shape)
         self.preview.addItem(f"input  {fmt_shape(result.input_shape)}"
                              + ("  (guessed)" if result.shape_guessed else ""))
+        origins = result.fixed_origins() if self.fix else range(len(layers))
         for info in report.layers:
-            mark = "  \u26a0 " + info.problems[0].short if info.problems else ""
+            mark = ""
+            if info.problems:  # the import's advice (the fix, or why there is none) first
+                advice = result.advice.get(origins[info.index]) if origins[info.index] \
+                    is not None else None
+                mark = "  \u26a0 " + (advice or info.problems[0].short)
             self.preview.addItem(f"{layer_label(info.index, info.spec)}  "
                                  f"{fmt_shape(info.output_shape)}{mark}")
         notes = list(result.notes)
