@@ -124,8 +124,8 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
         label = layer_label(i, spec)
         info = LayerInfo(i, spec, label, input_shape=shape)
         report.layers.append(info)
-        info.problems = check_layer(i, spec, label)
         lt = spec.layer_type
+        info.problems = check_layer(i, _with_arriving_channels(spec, lt, shape), label)
         if info.problems or shape is None or lt is None:
             shape = None
             continue
@@ -140,6 +140,15 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
             rf = _next_rf(rf, info, lt, input_shape)
             info.receptive_field = rf
     return report
+
+
+def _with_arriving_channels(spec: LayerSpec, lt: LayerType | None, shape) -> LayerSpec:
+    """A conv whose in_channels is on auto, checked with the channels that arrive, so that a
+    groups problem names both channel counts (and its fix divides both), as when pinned."""
+    if lt is None or not lt.is_conv or shape is None or len(shape) < 2 or \
+            spec.is_set("in_channels"):
+        return spec
+    return spec.with_params(in_channels=shape[1])
 
 
 def _is_size(s: Any) -> bool:

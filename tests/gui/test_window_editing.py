@@ -143,10 +143,24 @@ def test_remove_duplicate_rename_shortcuts(qtbot, window):
     assert shapes_row(window, 0)["Layer"] == "0 (Conv2d)"
 
 
-def test_pinned_in_channels_flagged_then_auto(qtbot, window):
+def test_the_example_follows_a_new_channel_count(qtbot, window):
     click_row(qtbot, window, 0)
     type_into_spin(qtbot, window.form.editor("out_channels").spins[0], "12")
-    click_row(qtbot, window, 3)  # conv2 pins in_channels=10
+    assert window.report.ok  # conv2's in_channels is on auto in the bundled example
+    click_row(qtbot, window, 3)
+    ic = window.form.editor("in_channels")
+    assert ic.toggle.isChecked() and ic.spins[0].value() == 12 and not ic.invalid
+    assert shapes_row(window, 3)["Output shape"] == "torch.Size([1, 20, 8, 8])"
+
+
+def test_pinned_in_channels_flagged_then_auto(qtbot, window):
+    click_row(qtbot, window, 3)
+    ic = window.form.editor("in_channels")
+    ic.toggle.click()  # pin conv2's in_channels at the 10 it follows now
+    assert window.pipeline.config.layers[3].is_set("in_channels")
+    click_row(qtbot, window, 0)
+    type_into_spin(qtbot, window.form.editor("out_channels").spins[0], "12")
+    click_row(qtbot, window, 3)
     ic = window.form.editor("in_channels")
     assert ic.invalid
     problem = window.report.layers[3].problems[0]

@@ -165,17 +165,27 @@ def test_tutorial_examples_are_the_issues_layers(examples_dir):
     def layers(name):
         return [spec.to_dict() for spec in load_config(examples_dir / name).layers]
 
+    def resolved(name, keys):
+        """The channel counts the layers get: the examples leave in_channels on auto, so that
+        changing one layer's channels does not break the next."""
+        config = load_config(examples_dir / name)
+        report = infer(config.layers, config.input.shape)
+        return [{k: info.kwargs[k] for k in keys} for info in report.layers
+                if info.spec.type.startswith("Conv")]
+
     strip = [{k: v for k, v in d.items() if k != "name"} for d in layers(
         "tutorial_conv2d_stack.json")]
     assert strip == [
-        {"type": "Conv2d", "in_channels": 1, "out_channels": 20, "kernel_size": 3},
+        {"type": "Conv2d", "out_channels": 20, "kernel_size": 3},
         {"type": "ReLU"},
-        {"type": "Conv2d", "in_channels": 20, "out_channels": 4, "kernel_size": 3},
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3},
         {"type": "ReLU"}]
+    assert resolved("tutorial_conv2d_stack.json", ["in_channels", "out_channels"]) == [
+        {"in_channels": 1, "out_channels": 20}, {"in_channels": 20, "out_channels": 4}]
     conv1d = load_config(examples_dir / "tutorial_conv1d.json")
     assert conv1d.input.shape == (2, 4, 5)
-    assert conv1d.layers[0].kwargs == {"in_channels": 4, "out_channels": 3, "kernel_size": 3,
-                                       "stride": 2}
+    assert conv1d.layers[0].kwargs == {"out_channels": 3, "kernel_size": 3, "stride": 2}
+    assert resolved("tutorial_conv1d.json", ["in_channels"]) == [{"in_channels": 4}]
     pool = load_config(examples_dir / "tutorial_maxpool1d.json")
     assert pool.input.shape == (2, 3, 5)
     assert pool.layers[0].kwargs == {"kernel_size": 3, "stride": 2, "return_indices": True}
@@ -188,3 +198,11 @@ def test_fmt_shape():
     assert fmt_shape((1, 10, 24, 24)) == "torch.Size([1, 10, 24, 24])"
     assert fmt_shape(None) == "?"
     assert fmt_shape(()) == "torch.Size([])"
+
+
+def test_groups_on_an_auto_in_channels_names_both_counts():
+    report = infer([L("Conv2d", out_channels=10, kernel_size=3),
+                    L("Conv2d", "c", out_channels=20, kernel_size=3, groups=3)], (1, 1, 9, 9))
+    (problem,) = report.layers[1].problems
+    assert str(problem) == ("c (Conv2d) groups: groups=3 must divide in_channels=10 and "
+                            "out_channels=20; try 1, 2, 5 or 10")
