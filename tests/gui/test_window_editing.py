@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from convexplorer.gui.layer_list import INVALID_ROLE
 
 from .window_helpers import (
+    RESULT_TIMEOUT_MS,
     click_row,
     palette_add,
     shapes_row,
@@ -263,3 +264,21 @@ def test_clicking_a_shapes_row_selects_the_layer(qtbot, window):
     total = table.rowCount() - 1
     assert table.cell_text(total, "Layer") == "total"
     assert table.cell_text(total, "Params") == "5,280"
+
+
+def test_the_activations_tab_follows_a_newly_added_layer(qtbot, threaded_window):
+    window = threaded_window
+    activations = window.panels[0]
+    assert window.current_panel() is activations
+    click_row(qtbot, window, 5)
+    assert activations.source.key == 5  # pool2
+    with qtbot.waitSignal(window.runner.resultShown, timeout=RESULT_TIMEOUT_MS):
+        palette_add(qtbot, window, "Conv2d")
+    assert window.pipeline.selection == 6
+    assert activations.source.key == 6
+    assert activations.grid.item.shape == window.last_result.layers[6].activation[0].shape
+    # a layer the user then picks in the tab stays picked through later runs
+    activations.source.chooser.select_key(2)
+    with qtbot.waitSignal(window.runner.resultShown, timeout=RESULT_TIMEOUT_MS):
+        window.run_now()
+    assert activations.source.key == 2

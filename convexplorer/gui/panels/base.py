@@ -79,6 +79,7 @@ class Panel(QWidget):
         self.report: ShapeReport | None = None
         self.selection: int | None = None
         self._pending: int | None = None
+        self._pending_mark: tuple | None = None  # (chooser, its picks) while still pending
         self._stale = False
 
     def set_result(self, result: RunResult | None, report: ShapeReport | None) -> None:
@@ -90,16 +91,27 @@ class Panel(QWidget):
     def set_selection(self, index: int | None) -> None:
         self.selection = index
         self._pending = index
+        self._pending_mark = None
         self.refresh()
 
     def _follow_selection(self, chooser: LayerChooser, key=None) -> None:
         """Point ``chooser`` at the stack's newly selected layer (``key`` maps the layer index
-        to a chooser key), once per selection, so the panel's own choice is kept otherwise."""
-        if self._pending is not None:
-            chooser.blockSignals(True)
-            chooser.select_key(self._pending if key is None else key(self._pending))
-            chooser.blockSignals(False)
-            self._pending = None
+        to a chooser key), once per selection, so the panel's own choice is kept otherwise.
+        A layer the result does not hold yet (one just added, its run still to come) stays
+        pending until a result has it, unless the user picks another item meanwhile."""
+        if self._pending is None:
+            return
+        mark = self._pending_mark
+        if mark is not None and mark[0] is chooser and mark[1] != chooser.picks:
+            self._pending = self._pending_mark = None  # the user's own pick wins
+            return
+        chooser.blockSignals(True)
+        found = chooser.select_key(self._pending if key is None else key(self._pending))
+        chooser.blockSignals(False)
+        if found:
+            self._pending = self._pending_mark = None
+        else:
+            self._pending_mark = (chooser, chooser.picks)
 
     def refresh(self) -> None:
         """Redraw now if visible, else when next shown."""
@@ -147,6 +159,7 @@ class LayerChooser(QComboBox):
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self._width = 0
         self._items: list = []
+        self.picks = 0  # changes made with signals on: the user's (panels block their own)
         self.currentIndexChanged.connect(self._on_index_changed)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -191,6 +204,7 @@ class LayerChooser(QComboBox):
         return at >= 0
 
     def _on_index_changed(self, _index: int) -> None:
+        self.picks += 1
         self.setToolTip(self.currentText())  # the whole text, where the box cuts it short
         self.keyChanged.emit(self.key())
 

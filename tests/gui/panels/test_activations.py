@@ -148,3 +148,19 @@ def test_hidden_panel_redraws_when_shown(qtbot, mnist_result):
     panel.show()
     qtbot.waitExposed(panel)
     assert panel.grid.item is not None
+
+
+def test_a_layer_not_yet_run_is_shown_once_its_result_comes(qtbot, mnist_result):
+    longer = run_layers([L("Conv2d", out_channels=2, kernel_size=3) for _ in range(7)],
+                        (1, 1, 20, 20))
+    panel = show(qtbot, ActivationPanel())
+    panel.set_result(mnist_result, None)  # layers 0-5
+    panel.set_selection(6)  # just added: its run is still to come
+    panel.set_result(longer, None)
+    assert panel.source.key == 6
+    # the user's own pick in between wins
+    panel.set_result(mnist_result, None)
+    panel.set_selection(6)
+    panel.source.chooser.setCurrentIndex(panel.source.chooser.findData(2))
+    panel.set_result(longer, None)
+    assert panel.source.key == 2
