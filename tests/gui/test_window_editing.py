@@ -282,3 +282,17 @@ def test_the_activations_tab_follows_a_newly_added_layer(qtbot, threaded_window)
     with qtbot.waitSignal(window.runner.resultShown, timeout=RESULT_TIMEOUT_MS):
         window.run_now()
     assert activations.source.key == 2
+
+
+def test_file_new_clears_the_pooling_tab(qtbot, threaded_window):
+    window = threaded_window
+    pooling = window.panels[1]
+    window.tabs.setCurrentWidget(pooling)
+    pooling.pick((1, 1))
+    assert "indices[0, 0, 1, 1]" in pooling.details.text()
+    with qtbot.waitSignal(window.runner.resultShown, timeout=RESULT_TIMEOUT_MS):
+        window.file_actions.new()
+    palette_add(qtbot, window, "MaxPool1d")  # on the new 4-D input: flagged, not run
+    assert pooling.empty.isVisible()
+    assert not pooling.details.isVisible() and not pooling.readout.isVisible()
+    assert not pooling.summary.isVisible()

@@ -92,10 +92,16 @@ class PoolingPanel(Panel):
         if pools:
             self._follow_selection(self.chooser, self._pool_of)
         self.empty.setVisible(not pools)
-        self.plot.setVisible(bool(pools))
-        if not pools:
-            self._maps = {}
+        for widget in (self.plot, self.units, self.readout, self.summary, self.details):
+            widget.setVisible(bool(pools))
+        self.chooser.setEnabled(bool(pools))
+        if not pools:  # nothing of an earlier result may stay on screen
+            self._maps, self.cell, self.counts = {}, None, None
             self.summary.setText("")
+            self.readout.setText(" ")
+            self.details.setText(HINT)
+            for view in (self.input_view, self.indices_view, self.grad_view, self.unpool_view):
+                view.set_map(None)
             return
         pool = self.result.layers[self.chooser.key()]
         self.units.fit(pool.indices.shape, position=False)

@@ -171,3 +171,16 @@ def test_an_objective_before_the_pool_sends_no_gradient_through_it(qtbot):
     panel.set_result(result, None)
     assert "objective is taken before this pool" in panel.summary.text()
     assert "only to the winners" not in panel.summary.text()
+
+
+def test_no_indices_leaves_no_text_of_the_last_result(panel, qtbot):
+    hover_scene(qtbot, panel.plot, panel.indices_view.scene_pos(0, 0),
+                until=lambda: "indices[" in panel.readout.text())
+    panel.pick((1, 1))
+    assert "indices[0, 0, 1, 1]" in panel.details.text()
+    # File > New, then a MaxPool1d without return_indices
+    panel.set_result(run_layers([L("MaxPool1d", kernel_size=2)], (1, 1, 8)), None)
+    assert panel.empty.isVisible() and "return_indices=True" in panel.empty.text()
+    for label in (panel.readout, panel.summary, panel.details):
+        assert not label.isVisible() or not label.text().strip(), label.text()
+    assert not panel.units.isVisible() and not panel.chooser.isEnabled()
