@@ -169,6 +169,8 @@ def cmd_shapes(args) -> int:
                 print(f"{info.label} dim {j}: {line}")
     for p in report.problems:
         print(f"{args.config}: {p}", file=sys.stderr)
+    for note in report.notes:  # torch accepts these: the exit code stays 0
+        print(f"{args.config}: warning: {note}", file=sys.stderr)
     return EXIT_USAGE if report.problems else EXIT_OK
 
 

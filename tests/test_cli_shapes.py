@@ -37,3 +37,20 @@ def test_shapes_check_verifies_on_the_meta_device():
     checked = probe("shapes", EXAMPLES / "mnist_convnet_classifier.json", "--check")
     assert checked.stdout.splitlines()[-1] == "TORCH 0", checked.stderr
     assert checked.stdout.splitlines()[:-1] == plain.stdout.splitlines()[:-1]
+
+
+def test_shapes_warns_of_a_linear_on_a_map_and_exits_0(tmp_path, capsys):
+    import json
+
+    from convexplorer import cli
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"input": {"shape": [1, 1, 8, 8]}, "layers": [
+        {"type": "Conv2d", "out_channels": 2, "kernel_size": 3},
+        {"type": "Linear", "name": "fc", "out_features": 5}]}))
+    assert cli.main(["shapes", str(cfg)]) == 0
+    err = capsys.readouterr().err
+    assert err == (f"{cfg}: warning: fc (Linear): acts on the last dimension only: it gets "
+                   "torch.Size([1, 2, 6, 6]), treats each of its 12 rows of 6 values as a "
+                   "separate input and gives torch.Size([1, 2, 6, 5]); insert a Flatten before "
+                   "it so that it sees every value of a batch item\n")

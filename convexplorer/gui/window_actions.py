@@ -48,6 +48,10 @@ def make_actions(window) -> dict[str, QAction]:
                             sp.SP_ArrowDown),
         "rename": action("rename", "Re&name\u2026", window.rename_layer, "F2",
                          "Name the selected layer (F2)"),
+        "insert_flatten": action("insert_flatten", "Insert &Flatten Before",
+                                 lambda: window.insert_flatten_before(),
+                                 tip="Insert a Flatten before the selected layer: a Linear "
+                                     "after a conv map then sees every value of a batch item"),
         "run": action("run", "Run &Now", window.run_now, "F5",
                       "Run the stack again now (it also runs after every edit)",
                       sp.SP_MediaPlay),
@@ -88,7 +92,7 @@ def build_menus(window) -> dict[str, QMenu]:
     add.setObjectName("menu_add_layer")
     build_palette_menu(add, window.add_layer)
     layer.addSeparator()
-    for key in ("duplicate", "remove", "move_up", "move_down", "rename"):
+    for key in ("duplicate", "remove", "move_up", "move_down", "rename", "insert_flatten"):
         layer.addAction(a[key])
     layer.addSeparator()
     layer.addAction(a["run"])

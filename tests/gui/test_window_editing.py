@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from convexplorer.gui.layer_list import INVALID_ROLE
+from convexplorer.gui.layer_list import INVALID_ROLE, NOTE_ROLE
 
 from .window_helpers import (
     RESULT_TIMEOUT_MS,
@@ -296,3 +296,30 @@ def test_file_new_clears_the_pooling_tab(qtbot, threaded_window):
     assert pooling.empty.isVisible()
     assert not pooling.details.isVisible() and not pooling.readout.isVisible()
     assert not pooling.summary.isVisible()
+
+
+def test_a_linear_on_a_conv_map_warns_and_offers_insert_flatten(qtbot, window):
+    click_row(qtbot, window, 5)  # pool2: torch.Size([1, 20, 4, 4])
+    palette_add(qtbot, window, "Linear")
+    assert window.report.ok  # torch accepts it: a warning, not an error
+    assert window.last_result.layers[6].output_shape == (1, 20, 4, 10)
+    bar = window.notes_bar
+    assert bar.isVisible() and "6 (Linear): acts on the last dimension only" in bar.text
+    assert "torch.Size([1, 20, 4, 4])" in bar.text and "Flatten" in bar.text
+    assert window.layer_list.view.item(6).data(NOTE_ROLE)
+    assert not window.layer_list.view.item(6).data(INVALID_ROLE)
+    assert "acts on the last dimension only" in window.layer_list.view.item(6).toolTip()
+    assert window.window_actions["insert_flatten"].isEnabled()
+    assert bar.flatten_button.text() == "Insert Flatten Before 6 (Linear)"
+    qtbot.mouseClick(bar.flatten_button, Qt.MouseButton.LeftButton)
+    assert [s.type for s in window.pipeline.config.layers][5:] == ["MaxPool2d", "Flatten",
+                                                                    "Linear"]
+    assert window.report.output_shape == (1, 10) and not window.report.notes
+    assert not bar.isVisible()
+    assert window.last_result.layers[7].output_shape == (1, 10)
+    window.window_actions["undo"].trigger()  # one step takes the Flatten out again
+    assert [s.type for s in window.pipeline.config.layers][5:] == ["MaxPool2d", "Linear"]
+    assert bar.isVisible()
+    click_row(qtbot, window, 6)
+    window.window_actions["insert_flatten"].trigger()  # Layer > Insert Flatten Before
+    assert [s.type for s in window.pipeline.config.layers][6:] == ["Flatten", "Linear"]
