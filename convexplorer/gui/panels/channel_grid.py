@@ -15,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers ImageExporter)
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsRectItem,
@@ -34,6 +35,7 @@ from .data import (
     compose,
     downsample,
     kind_of,
+    label_band_for,
     page_layout,
     quantize,
     scale,
@@ -129,6 +131,7 @@ class ChannelGrid(QWidget):
         self.scale_box.currentIndexChanged.connect(self._on_style_changed)
         self.page_box.valueChanged.connect(self._on_page_changed)
         self.view.sigRangeChangedManually.connect(self._on_view_zoomed)
+        self.view.sigResized.connect(self._on_view_resized)
         self._connect_mouse(self.image_widget)
 
     def _connect_mouse(self, widget: pg.GraphicsLayoutWidget) -> None:
@@ -197,6 +200,12 @@ class ChannelGrid(QWidget):
         if self._home is not None and not self._zoomed:
             self.view.setRange(self._home, padding=0.02)
 
+    def _on_view_resized(self, *_) -> None:
+        m = self.mosaic
+        if self.item is not None and self.kind == "image" and m is not None and \
+                m.top != m.factor * self._label_band(m):
+            self._draw_image()  # the numbers' band follows the view's size
+
     def _on_style_changed(self, *_):
         self._redraw()
 
@@ -241,13 +250,15 @@ class ChannelGrid(QWidget):
     def _draw_image(self) -> None:
         c, h, w = self.item.shape
         m = page_layout(c, h, w, self.page)
+        m = replace(m, top=m.factor * self._label_band(m))
         self.mosaic = m
         last = m.first + m.count - 1
         self.page_label.setText(f"channels {m.first}\u2013{last} of {c}" if self.pages > 1
                                 else f"{c} channel{'s' if c != 1 else ''}")
         # indices into a colour table (gaps transparent): drawn without a per-pixel lookup
         indices = quantize(downsample(self._values, m.factor), self.levels)
-        self.image.set_image(compose(indices, replace(m, factor=1), fill=0),
+        self.image.set_image(compose(indices, replace(m, factor=1, top=m.top // m.factor),
+                                     fill=0),
                              index_table(self.cmap))
         height, width = m.size
         self.image.set_rect(QRectF(0, 0, width, height))
@@ -259,6 +270,12 @@ class ChannelGrid(QWidget):
             self._place_labels(m)
             self._mark.hide()
 
+    def _label_band(self, m: Mosaic) -> int:
+        """Display pixels of band above each map for its number, at the view's size."""
+        rect = self.view.boundingRect()
+        return label_band_for(m, rect.width(), rect.height(),
+                              QFontMetricsF(self.image_widget.font()).height())
+
     def _place_labels(self, m: Mosaic) -> None:
         if m.count <= 1 or m.count > MAX_PAGE:
             self.channel_labels.set_labels([], QRectF(), 0.0)
@@ -268,8 +285,8 @@ class ChannelGrid(QWidget):
             y, x = m.origin(ch)
             labels.append((x, y, str(ch)))
         height, width = m.size
-        self.channel_labels.set_labels(labels, QRectF(0, 0, width, height),
-                                       float(min(m.h, m.w)))
+        self.channel_labels.set_labels(labels, QRectF(0, 0, width, height), float(m.w),
+                                       float(m.top))
 
     def _draw_plot(self) -> None:
         item = self._values
@@ -397,7 +414,7 @@ class ChannelGrid(QWidget):
         """The current page at data resolution (one pixel per value, 1-pixel gaps)."""
         if self.item is None or self.kind != "image":
             return None
-        full = replace(self.mosaic, factor=1)
+        full = replace(self.mosaic, factor=1, top=0)
         return to_rgb(compose(self._values, full), self.levels, lut(self.cmap))
 
     def export_image(self, path) -> bool:

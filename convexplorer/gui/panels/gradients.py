@@ -50,15 +50,20 @@ class ObjectiveBox(QGroupBox):
         self.apply_button = QPushButton("Run backward")
         self.current = QLabel()
         self.current.setWordWrap(True)
+        # the unit's boxes on a row of their own: beside the others they squeezed the layer's
+        # name down to "conv1 (Co"
         row = QHBoxLayout()
         row.addWidget(self.kind_box)
-        row.addWidget(QLabel("of"))
+        row.addWidget(QLabel(self.tr("of")))
         row.addWidget(self.layer_box)
-        row.addWidget(self.units)
         row.addWidget(self.apply_button)
         row.addStretch(1)
+        unit_row = QHBoxLayout()
+        unit_row.addWidget(self.units)
+        unit_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addLayout(unit_row)
         layout.addWidget(self.current)
         self._shapes: dict[int, tuple[int, ...]] = {}
         self.kind_box.currentIndexChanged.connect(self._update_fields)
@@ -89,6 +94,7 @@ class ObjectiveBox(QGroupBox):
         kind = self.kind_box.currentData()
         one = kind in ("channel", "unit")
         self.units.fit(self._shape(), batch=one, channel=one, position=kind == "unit")
+        self.units.setVisible(one)
 
     def objective(self) -> Objective:
         kind = self.kind_box.currentData()

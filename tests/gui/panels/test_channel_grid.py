@@ -36,14 +36,31 @@ def test_export_is_the_page_at_data_resolution_with_known_pixels(qtbot, tmp_path
 
 
 def _brightest_near(grid, channel: int, size: int = 14) -> int:
-    """The brightest screen pixel in a ``size`` x ``size`` square at the top-left corner of
-    ``channel``'s cell, where its number is painted."""
+    """The brightest screen pixel in a ``size`` x ``size`` square just above the top-left
+    corner of ``channel``'s map, where its number is painted (in the band above the map)."""
     y, x = grid.mosaic.origin(channel)
     view = grid.image_widget
     corner = view.mapFromScene(grid.view.mapViewToScene(pg.Point(x, y)))
     image = view.viewport().grab().toImage()
-    return max(max(pixel(image, corner.x() + i, corner.y() + j))
+    return max(max(pixel(image, corner.x() + i, corner.y() - j))
                for i in range(1, size) for j in range(1, size))
+
+
+def test_channel_numbers_cover_no_data(qtbot):
+    item = np.zeros((20, 8, 8), dtype=np.float32)
+    item[:, 0, 0] = 1.0  # a single nonzero value in each map's top-left corner
+    grid = make_grid(qtbot, item, cmap="gray")
+    view = grid.image_widget
+    qtbot.waitUntil(lambda: grid.channel_labels.painted == 20)
+    image = view.viewport().grab().toImage()
+    for channel in range(20):
+        y, x = grid.mosaic.origin(channel)
+        # the whole corner cell is drawn white: no number on it
+        for fy in (0.1, 0.5, 0.9):
+            for fx in (0.1, 0.5, 0.9):
+                p = view.mapFromScene(grid.view.mapViewToScene(pg.Point(x + fx, y + fy)))
+                assert pixel(image, p.x(), p.y()) == (255, 255, 255), (channel, fx, fy)
+        assert grid.mosaic.hit(y - 0.5, x + 1) is None  # the band above is not data
 
 
 def test_channel_numbers_are_painted_when_the_cells_hold_them(qtbot):
