@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 from ...model.spec import Objective
 from .base import DIVERGING, Panel, SourceBar, arrays
 from .channel_grid import ChannelGrid
-from .data import batch_count, batch_item, kernels_of
+from .colour_scale import ColourScale
+from .data import batch_count, batch_item, kernel_inputs, kernels_of
 
 HINT = ("Hover for values. Click a channel to see it large with its kernels; double-click a "
         "unit to back-propagate from it alone (see Gradients and Receptive field).")
@@ -28,31 +29,68 @@ def unit_objective(layer: int, array: np.ndarray, batch: int, channel: int,
                      position=tuple(int(p) for p in position))
 
 
+class CaptionedGrid(QWidget):
+    """A small channel grid with a caption above it and its colour scale below."""
+
+    def __init__(self, grid: ChannelGrid, parent=None):
+        super().__init__(parent)
+        self.grid = grid
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.scale = ColourScale()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.caption)
+        layout.addWidget(grid, 1)
+        layout.addWidget(self.scale)
+
+    def show_data(self, caption: str, *args, **kwargs) -> None:
+        """``grid.set_data(*args, **kwargs)`` under ``caption``, with its colour scale (a
+        vector's bars have their values on an axis: no scale)."""
+        self.grid.set_data(*args, **kwargs)
+        self.caption.setText(caption)
+        image = self.grid.item is not None and self.grid.kind == "image"
+        self.scale.set_scale(self.grid.cmap, self.grid.levels if image else None)
+        self.scale.setVisible(image)
+        self.grid.setVisible(self.grid.item is not None)
+        self.setVisible(self.grid.item is not None)
+
+    def clear(self) -> None:
+        self.grid.set_data(None)
+        self.grid.hide()
+        self.hide()
+
+
 class ChannelDetail(QWidget):
     """One channel large with its gradient beside it, the kernels that made it, and a sentence
-    on how it is computed."""
+    on how it is computed. Each map has a caption and a colour scale."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.heading = QLabel("Click a channel")
+        self.heading = QLabel(self.tr("Click a channel"))
         self.heading.setWordWrap(True)
         self.big = ChannelGrid(controls=False)
         self.grad = ChannelGrid(cmap=DIVERGING, controls=False)
         self.kernels = ChannelGrid(cmap=DIVERGING, controls=False)
+        self.boxes = {name: CaptionedGrid(grid) for name, grid in
+                      (("big", self.big), ("grad", self.grad), ("kernels", self.kernels))}
         self.text = QLabel()
         self.text.setWordWrap(True)
-        self.backprop = QPushButton("Back-propagate from this unit")
-        self.backprop.setToolTip("Make this single output value the objective of backward: "
-                                 "the gradients then show what influences it.")
+        self.backprop = QPushButton(self.tr("Back-propagate from this unit"))
+        self.backprop.setToolTip(self.tr("Make this single output value the objective of "
+                                         "backward: the gradients then show what influences "
+                                         "it."))
         self.backprop.setEnabled(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
         maps = QHBoxLayout()
-        maps.addWidget(self.big)
-        maps.addWidget(self.grad)
+        maps.addWidget(self.boxes["big"])
+        maps.addWidget(self.boxes["grad"])
         layout.addLayout(maps, 3)
-        layout.addWidget(self.kernels, 2)
+        layout.addWidget(self.boxes["kernels"], 2)
         layout.addWidget(self.text)
         layout.addStretch(0)
         layout.addWidget(self.backprop)
@@ -62,35 +100,54 @@ class ChannelDetail(QWidget):
         """Channel ``channel`` of one batch ``item`` (and of its gradient ``grad``) of the
         output of ``layer`` (a LayerResult; None for the input)."""
         self.big.cmap_box.setCurrentText(cmap)
-        for grid, values, what in ((self.big, item, name), (self.grad, grad, name + ".grad")):
-            grid.setVisible(values is not None)
+        short = "input" if layer is None else "output"  # the heading names the layer
+        for key, values, what in (("big", item, name), ("grad", grad, name + ".grad")):
+            box, grid = self.boxes[key], self.boxes[key].grid
             if values is None:
+                box.clear()
                 continue
+            array = short + what[len(name):]
+            caption = self.tr("{array}[{batch}, {channel}]").format(array=array, batch=batch,
+                                                                      channel=channel)
             if values.ndim == 1:  # a vector: the feature is the "channel"
-                grid.set_data(values, what, (batch,), ("batch", "feature"))
+                caption = self.tr("{array}[{batch}]").format(array=array, batch=batch)
+                box.show_data(caption, values, what, (batch,), ("batch", "feature"))
             else:
-                grid.set_data(values[channel:channel + 1], what, (batch,), ("batch", "channel"),
-                              offset=channel)
-            grid.mark(channel, position)
+                box.show_data(caption, values[channel:channel + 1], what, (batch,),
+                              ("batch", "channel"), offset=channel)
+            # the unit picked, if any (a whole channel alone in its view needs no outline)
+            grid.mark(channel if position else None, position)
         where = ", ".join(str(i) for i in (batch, channel, *position))
         self.heading.setText(f"<b>{escape(name)}[{batch}, {channel}]</b>" + (
             f" \u2014 picked unit [{where}]" if position else ""))
+        box = self.boxes["kernels"]
         if layer is None:
-            self.kernels.set_data(None)
-            self.kernels.hide()
-            self.text.setText("The input has no kernels: it is the data itself.")
+            box.clear()
+            self.text.setText(self.tr("The input has no kernels: it is the data itself."))
             return
         kern, kname, text = kernels_of(layer, channel)
         self.text.setText(text)
-        self.kernels.setVisible(kern is not None)
-        words = ("in feature",) if kern is not None and kern.ndim == 1 else ("in channel",)
-        self.kernels.set_data(kern, kname, (), words)
+        if kern is None:
+            box.clear()
+            return
+        if kern.ndim == 1:
+            box.show_data(self.tr("{weight}: one weight per input feature").format(
+                weight=kname), kern, kname, (), ("in feature",))
+            return
+        inputs = kernel_inputs(layer, channel)
+        first = inputs[0] if inputs else 0
+        if len(kern) == 1:
+            caption = self.tr("{weight}: the kernel for input channel {first}").format(
+                weight=kname, first=first)
+        else:
+            caption = self.tr("{weight}: one kernel for each of input channels {first}\u2013{last}")
+            caption = caption.format(weight=kname, first=first, last=first + len(kern) - 1)
+        box.show_data(caption, kern, kname, (), ("in channel",), first_label=first)
 
     def clear(self) -> None:
-        self.heading.setText("Click a channel")
-        for grid in (self.big, self.grad, self.kernels):
-            grid.set_data(None)
-            grid.hide()
+        self.heading.setText(self.tr("Click a channel"))
+        for box in self.boxes.values():
+            box.clear()
         self.text.setText("")
         self.backprop.setEnabled(False)
 

@@ -67,6 +67,7 @@ class ChannelGrid(QWidget):
         self._home: QRectF | None = None  # the whole page, until the user zooms or pans
         self._zoomed = False
         self.offset = 0
+        self.first_label = 0
 
         self.cmap_box = QComboBox()
         self.cmap_box.addItems(list(COLORMAPS))
@@ -168,14 +169,18 @@ class ChannelGrid(QWidget):
         return -(-self.item.shape[0] // MAX_PAGE)
 
     def set_data(self, item: np.ndarray | None, name: str = "", prefix: tuple[int, ...] = (),
-                 words: tuple[str, ...] = ("channel",), offset: int = 0) -> None:
+                 words: tuple[str, ...] = ("channel",), offset: int = 0,
+                 first_label: int | None = None) -> None:
         """Show one batch item: (C, H, W), (C, L) or (F,). ``name`` and ``prefix`` make the
         read-out's index (``name[prefix..., channel, y, x]``); ``words`` name the prefix
         indices and the channel axis; ``offset`` is the number of the item's first channel
-        (when showing a slice of channels)."""
+        (when showing a slice of channels); ``first_label`` the number its first channel is
+        labelled with, where that differs (a grouped conv's kernels: the input channel each
+        one sees)."""
         old = None if self.item is None else self.item.shape[0]
         self.item, self.name, self.prefix, self.words = item, name, tuple(prefix), words
         self.offset = offset
+        self.first_label = offset if first_label is None else first_label
         if item is None:
             self.image.clear()
             if self.plot is not None:
@@ -262,8 +267,8 @@ class ChannelGrid(QWidget):
                              index_table(self.cmap))
         height, width = m.size
         self.image.set_rect(QRectF(0, 0, width, height))
-        if self._geometry != (m, c):
-            self._geometry = (m, c)
+        if self._geometry != (m, c, self.first_label):
+            self._geometry = (m, c, self.first_label)
             self._home = QRectF(0, 0, width, height)
             self._zoomed = False
             self.view.setRange(self._home, padding=0.02)
@@ -283,7 +288,7 @@ class ChannelGrid(QWidget):
         labels = []
         for ch in range(m.first, m.first + m.count):
             y, x = m.origin(ch)
-            labels.append((x, y, str(ch)))
+            labels.append((x, y, str(ch + self.first_label)))
         height, width = m.size
         self.channel_labels.set_labels(labels, QRectF(0, 0, width, height), float(m.w),
                                        float(m.top))
@@ -317,7 +322,7 @@ class ChannelGrid(QWidget):
         x = np.tile(np.append(np.arange(length, dtype=float), np.nan), count)
         self.curve.setData(x, y)
         step = max(1, count // 16)
-        left.setTicks([[((count - 1 - i) * BAND + 0.5, f"c{first + i}")
+        left.setTicks([[((count - 1 - i) * BAND + 0.5, f"c{first + i + self.first_label}")
                         for i in range(0, count, step)]])
         self.plot.setLabel("bottom", "position")
         self.plot.autoRange()
@@ -369,7 +374,8 @@ class ChannelGrid(QWidget):
     def readout_text(self, channel: int, position: tuple[int, ...]) -> str:
         value = float(self.item[(channel - self.offset, *position)])
         index = ", ".join(str(i) for i in (*self.prefix, channel, *position))
-        names = [f"{w} {i}" for w, i in zip(self.words, (*self.prefix, channel))]
+        label = channel - self.offset + self.first_label
+        names = [f"{w} {i}" for w, i in zip(self.words, (*self.prefix, label))]
         axes = ("y", "x") if len(position) == 2 else ("position",)
         names += [f"{a} {p}" for a, p in zip(axes, position)]
         return f"{self.name}[{index}] = {value:.6g}    ({', '.join(names)})"

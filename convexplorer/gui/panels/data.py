@@ -119,7 +119,7 @@ def page_layout(channels: int, h: int, w: int, page: int, per_page: int = MAX_PA
 def label_band_for(m: Mosaic, view_w: float, view_h: float, text_h: float) -> int:
     """The band (display pixels) above each map that holds a number ``text_h`` screen pixels
     high when the whole page fills a ``view_w`` x ``view_h`` view; 0 where that band would be
-    more than half a map's height (tiny maps: no numbers, the maps keep the room)."""
+    more than a map's height (tiny maps: no numbers, the maps keep the room)."""
     if m.count <= 1 or view_w <= 0 or view_h <= 0:
         return 0
     hd, wd = -(-m.h // m.factor), -(-m.w // m.factor)
@@ -131,7 +131,7 @@ def label_band_for(m: Mosaic, view_w: float, view_h: float, text_h: float) -> in
         if need == band:
             break
         band = need
-    return band if band <= max(1, hd // 2) else 0
+    return band if band <= hd else 0
 
 
 def downsample(maps: np.ndarray, f: int) -> np.ndarray:
@@ -248,6 +248,23 @@ def influence_display(strength: np.ndarray) -> np.ndarray:
 
 
 # -- kernels of one output channel ----------------------------------------------------------------
+
+def kernel_inputs(layer, channel: int) -> range | None:
+    """The input channels whose kernels make output ``channel`` of a conv layer (a
+    ``LayerResult``): with ``groups``, those of its own group; None for other layers."""
+    w = layer.params.get("weight")
+    if w is None or not layer.type.startswith("Conv"):
+        return None
+    in_ch = layer.input_shape[1]
+    if layer.type.startswith("ConvTranspose"):
+        per_out = w.shape[1]
+        per_in = in_ch // (layer.output_shape[1] // per_out)
+        g = channel // per_out
+    else:
+        per_in = w.shape[1]
+        g = channel // (w.shape[0] // (in_ch // per_in))
+    return range(g * per_in, (g + 1) * per_in)
+
 
 def kernels_of(layer, channel: int) -> tuple[np.ndarray | None, str, str]:
     """The weights that make output ``channel`` of a layer (a ``LayerResult``): the array to
