@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel,
 from ...engine.results import RunResult
 from ...model.shapes import ShapeReport, fmt_shape, infer
 from .data import blend, to_rgb
+from .value_labels import ValueLabels
 
 # Shown name -> pyqtgraph colour map name ("gray" is built here).
 COLORMAPS = {"viridis": "viridis", "magma": "magma", "gray": "gray",
@@ -143,6 +144,7 @@ class Panel(QWidget):
         return save_rgb(rgb, path)
 
 
+MAX_POSITIONS = 64  # a 1-D strip at most this long gets a row of position numbers
 CHOOSER_FRAME = 40  # pixels of a combo box beside its text: frame and arrow
 
 
@@ -229,6 +231,11 @@ class MapView:
         self.overlay = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.view.addItem(self.overlay)
+        self.cells = ValueLabels()  # numbers in the cells, where they fit
+        self.positions = ValueLabels()  # a 1-D strip's positions, in a row below it
+        self.positions.colour = QColor(170, 170, 170)
+        self.view.addItem(self.cells, ignoreBounds=True)
+        self.view.addItem(self.positions, ignoreBounds=True)
         self.values: np.ndarray | None = None
         self.levels = (0.0, 1.0)
         self.cmap = "gray"
@@ -240,6 +247,8 @@ class MapView:
 
     def set_map(self, values: np.ndarray | None, cmap: str = "gray", levels=None) -> None:
         self.clear_marks()
+        self.cells.clear()
+        self.positions.clear()
         self.values, self.cmap = values, cmap
         if values is None:
             self.image.clear()
@@ -254,10 +263,26 @@ class MapView:
         self.levels = (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
         self.image.setImage(values, levels=self.levels, autoLevels=False)
         self.image.setColorMap(colormap(cmap))
-        one_d = values.shape[0] == 1 and values.shape[1] > 1
-        self.view.setAspectLocked(not one_d)
-        self.view.autoRange(padding=0.02)
+        length = values.shape[1]
+        if values.shape[0] == 1 and length > 1:
+            # a 1-D strip: square cells while short, a band a sixth as high as it is long
+            # when long (not tall bars), with its positions in a row below while they fit
+            self.view.setAspectLocked(True, ratio=1.0 / max(1.0, length / 6))
+            rows = 1.0
+            if length <= MAX_POSITIONS:
+                self.positions.set_labels(np.arange(length) + 0.5, np.full(length, 1.5),
+                                          [str(i) for i in range(length)])
+                rows = 2.0
+            self.view.setRange(QRectF(0, 0, length, rows), padding=0.02)
+        else:
+            self.view.setAspectLocked(True)
+            self.view.autoRange(padding=0.02)
         self.set_overlay(None)
+
+    def set_cell_labels(self, texts: np.ndarray, dark: np.ndarray | None = None) -> None:
+        """A number (or any short text) in each cell, drawn where it fits at the zoom."""
+        self.cells.set_cells(texts if texts.ndim == 2 else texts[None],
+                             None if dark is None else (dark if dark.ndim == 2 else dark[None]))
 
     def set_overlay(self, rgba: np.ndarray | None) -> None:
         self.rgba = rgba

@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers ImageExporter)
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QFontMetricsF
+from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsRectItem,
@@ -42,9 +42,25 @@ from .data import (
     to_rgb,
 )
 from .indexed_image import IndexedImageItem
+from .value_labels import ValueLabels
 
 BAND = 1.25  # height of one curve band (the curve uses 0..1 of it)
 MAX_BARS = 2048  # above this a vector is drawn as a curve
+MAX_MARKERS = 64  # curves at most this long get a marker at each position
+MAX_VALUES = 512  # points (positions x channels) that may get their value written
+
+
+class IntegerAxis(pg.AxisItem):
+    """An axis of positions or features: ticks only at whole numbers (never 0.2, 0.8)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph override
+        levels = [(max(1.0, float(round(spacing))), offset)
+                  for spacing, offset in super().tickSpacing(minVal, maxVal, size)
+                  if spacing >= 0.99]
+        return levels or [(1.0, 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        return [str(int(round(v))) for v in values]
 
 
 class ChannelGrid(QWidget):
@@ -143,12 +159,16 @@ class ChannelGrid(QWidget):
         """The curve/bar plot, built the first time a 1-D map or a vector is shown."""
         if self.plot is None:
             self.plot_widget = pg.GraphicsLayoutWidget()
-            self.plot = self.plot_widget.addPlot(row=0, col=0, enableMenu=False)
+            self.plot = self.plot_widget.addPlot(
+                row=0, col=0, enableMenu=False, axisItems={"bottom": IntegerAxis("bottom")})
             self.curve = pg.PlotDataItem(pen=pg.mkPen("#4fc3f7", width=1.5), connect="finite",
                                          autoDownsample=True, clipToView=True)
             self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush="#4fc3f7")
+            self.values_text = ValueLabels()  # each point's value, where it fits
+            self.values_text.colour = QColor(220, 220, 220)
             self.plot.addItem(self.curve)
             self.plot.addItem(self.bars)
+            self.plot.addItem(self.values_text, ignoreBounds=True)  # not part of the range
             self.stack.addWidget(self.plot_widget)
             self._connect_mouse(self.plot_widget)
         return self.plot
@@ -307,9 +327,16 @@ class ChannelGrid(QWidget):
                 self.curve.setData([], [])
             else:
                 self.curve.setData(x, item)
+            self._write_values(x, np.maximum(item, 0), self.item, (1.0, max(hi - lo, 1e-12)),
+                               lines=2.0)
             left.setTicks(None)
             self.plot.setLabel("bottom", "feature")
             self.plot.autoRange()
+            if item.shape[0] <= MAX_MARKERS:  # whole bars, room for their values above
+                top, bottom = max(float(item.max()), 0.0), min(float(item.min()), 0.0)
+                self.plot.setRange(xRange=(-0.6, item.shape[0] - 0.4),
+                                   yRange=(bottom, top + 0.12 * ((top - bottom) or 1.0)),
+                                   padding=0)
             return
         c, length = self.item.shape
         first = self.page * MAX_PAGE
@@ -320,12 +347,29 @@ class ChannelGrid(QWidget):
         base = (count - 1 - np.arange(count))[:, None] * BAND
         y = np.concatenate([base + t, np.full((count, 1), np.nan)], axis=1).ravel()
         x = np.tile(np.append(np.arange(length, dtype=float), np.nan), count)
-        self.curve.setData(x, y)
+        marked = length <= MAX_MARKERS
+        self.curve.setData(x, y, symbol="o" if marked else None, symbolSize=6,
+                           symbolPen=None, symbolBrush="#4fc3f7")
+        first_shown = self.page * MAX_PAGE
+        raw = self.item[first_shown:first_shown + count]
+        self._write_values(np.tile(np.arange(length, dtype=float), count),
+                           (base + t).ravel(), raw, (1.0, BAND), lines=4.0)
         step = max(1, count // 16)
         left.setTicks([[((count - 1 - i) * BAND + 0.5, f"c{first + i + self.first_label}")
                         for i in range(0, count, step)]])
         self.plot.setLabel("bottom", "position")
         self.plot.autoRange()
+        if marked:  # whole markers at the ends, room for the values above the top curve
+            self.plot.setRange(xRange=(-0.3, length - 0.7),
+                               yRange=(-0.05, count * BAND + 0.1), padding=0)
+
+    def _write_values(self, xs, ys, raw: np.ndarray, spacing, lines: float) -> None:
+        """Each point's value above it, drawn where neighbours leave room (few points)."""
+        if raw.size > MAX_VALUES:
+            self.values_text.clear()
+            return
+        self.values_text.set_labels(xs, ys, [f"{v:.3g}" for v in raw.ravel()], spacing,
+                                    above=True, lines=lines)
 
     # -- read-out and clicks --------------------------------------------------------------------
     def unit_at(self, scene_pos) -> tuple[int, tuple[int, ...]] | None:

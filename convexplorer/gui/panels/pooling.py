@@ -15,7 +15,7 @@ from ...model.explain import window_taps
 from .base import DIVERGING, LayerChooser, MapView, Panel, UnitBoxes
 from .data import hstack_rgb, unravel, win_counts, win_overlay
 
-MAX_LABELS = 200  # text labels per map; bigger maps rely on colour and hover
+MAX_LABELS = 4096  # cells numbered per map (when zoomed in); bigger maps rely on hover
 HINT = ("Click a cell of the indices map to see its window and its winner. Yellow: the "
         "position won 1 window, orange 2, red 3 or more.")
 
@@ -124,8 +124,12 @@ class PoolingPanel(Panel):
         self.input_view.set_overlay(win_overlay(self.counts))
         self.indices_view.set_title("indices: click a cell")
         self.indices_view.set_map(indices.astype(np.float32), "viridis", (0, inp.size - 1))
-        self._label_cells(self.indices_view, indices, lambda v: str(int(v)))
-        self._label_cells(self.input_view, self.counts, lambda v: str(int(v)) if v > 1 else "")
+        if indices.size <= MAX_LABELS:  # numbers where they fit at the zoom; hover for all
+            # dark numbers on the light end of viridis
+            self.indices_view.set_cell_labels(indices.astype(str),
+                                              indices > 0.6 * (inp.size - 1))
+            counts = np.where(self.counts > 1, self.counts.astype(str), "")
+            self.input_view.set_cell_labels(counts, np.ones(self.counts.shape, dtype=bool))
         g = self._maps["grad"]
         self.grad_view.set_title("pool input .grad")
         m = float(np.abs(g).max()) if g is not None and g.size else 0.0
@@ -145,16 +149,6 @@ class PoolingPanel(Panel):
         else:
             self.cell = None
             self.details.setText(HINT)
-
-    def _label_cells(self, view: MapView, values: np.ndarray, fmt) -> None:
-        v2 = values if values.ndim == 2 else values[None]
-        if v2.size > MAX_LABELS:
-            return
-        for (y, x), v in np.ndenumerate(v2):
-            text = fmt(v)
-            if text:
-                view.add_text(y + 0.5, x + 0.5, text, colour="k" if view is self.input_view
-                              else "w")
 
     def _summary(self, pool: int, inp: np.ndarray, grad: np.ndarray | None,
                  unpool) -> str:

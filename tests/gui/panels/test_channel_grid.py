@@ -198,3 +198,26 @@ def test_vectors_are_bars(qtbot):
         click_scene(qtbot, grid.plot_widget, grid.scene_pos(7))
     assert signal.args == [7, ()]
     assert grid.readout.text().startswith(f"fc (Linear) output[0, 7] = {item[7]:g}")
+
+
+def test_tiny_curves_have_whole_positions_markers_and_values(qtbot):
+    item = np.array([[1.12, 0.601], [0.0597, 1.2], [0.777, 1.1]], dtype=np.float32)
+    grid = make_grid(qtbot, item)  # (C, L) = (3, 2): three curves of two points
+    assert grid.kind == "curves"
+    axis = grid.plot.getAxis("bottom")
+    ticks = [v for _spacing, values in axis.tickValues(-0.3, 1.3, 700) for v in values]
+    assert ticks and all(float(v).is_integer() for v in ticks), ticks  # never 0.2, 0.8
+    assert axis.tickStrings([0.0, 1.0], 1, 1) == ["0", "1"]
+    assert grid.curve.opts["symbol"] == "o"  # a marker at each position
+    labels = grid.values_text
+    assert labels.texts() == ["1.12", "0.601", "0.0597", "1.2", "0.777", "1.1"]
+    qtbot.waitUntil(lambda: (grid.plot_widget.grab(), labels.painted)[1] == 6)
+    long = make_grid(qtbot, np.zeros((4, 1000), dtype=np.float32))
+    assert long.curve.opts["symbol"] is None and long.values_text.texts() == []
+
+
+def test_small_vectors_have_whole_feature_numbers_and_values(qtbot):
+    grid = make_grid(qtbot, np.array([0.5, -0.25, 2.0], dtype=np.float32))
+    assert grid.kind == "vector"
+    assert grid.values_text.texts() == ["0.5", "-0.25", "2"]
+    qtbot.waitUntil(lambda: (grid.plot_widget.grab(), grid.values_text.painted)[1] == 3)
