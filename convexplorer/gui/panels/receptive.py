@@ -152,7 +152,9 @@ class ReceptiveFieldPanel(Panel):
         for view, st in zip(self.views, stages):
             if "pick" in st:
                 view.set_map(st["pick"], "viridis")
-                view.set_title(f"{st['name']}: click a unit")
+                # two lines: one line each, four columns did not fit the default window
+                view.set_title(self.tr("{layer}<br>click a unit").format(
+                    layer=escape(st["name"])))
                 if st["unit"] is not None:
                     y, x = ((0,) * (2 - len(st["unit"]))) + tuple(st["unit"])
                     view.add_rect(y, x, 1, 1, "#ff1744", 3)
@@ -160,7 +162,8 @@ class ReceptiveFieldPanel(Panel):
             strength = st["strength"]
             view.set_map(influence_display(strength), "magma", (0.0, 1.0))
             view.set_overlay(box_overlay(strength, st["box"]))
-            view.set_title(f"{st['name']}: {st['nonzero']} influencing")
+            view.set_title(self.tr("{layer}<br>{count} influencing").format(
+                layer=escape(st["name"]), count=st["nonzero"]))
             (y0, y1), (x0, x1) = box2(st["box"])
             view.add_rect(y0, x0, y1 - y0 + 1, x1 - x0 + 1, "#00e5ff", 2)
 
