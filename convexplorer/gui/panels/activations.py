@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from ...model.shapes import fmt_shape
 from ...model.spec import Objective
 from .base import DIVERGING, Panel, SourceBar, arrays
 from .channel_grid import ChannelGrid
@@ -17,6 +18,23 @@ from .data import batch_count, batch_item, kernel_inputs, kernels_of
 
 HINT = ("Hover for values. Click a channel to see it large with its kernels; double-click a "
         "unit to back-propagate from it alone (see Gradients and Receptive field).")
+
+
+def grid_slide(panel, grid: ChannelGrid, name: str, shape, width: int):
+    """A slide of ``grid``'s page: "conv1 (Conv2d) output, batch 0: torch.Size([...])"."""
+    from .slides import Slide
+
+    figure = grid.slide_figure(width)
+    if figure is None:
+        return None
+    title = panel.tr("{array}, batch {batch}: {shape}").format(
+        array=name, batch=panel.source.batch, shape=fmt_shape(tuple(shape)))
+    if grid.pages > 1:
+        m = grid.mosaic
+        title = panel.tr("{array}, batch {batch}, channels {first}\u2013{last}: {shape}").format(
+            array=name, batch=panel.source.batch, first=m.first, last=m.first + m.count - 1,
+            shape=fmt_shape(tuple(shape)))
+    return Slide(title, [figure])
 
 
 def unit_objective(layer: int, array: np.ndarray, batch: int, channel: int,
@@ -245,6 +263,14 @@ class ActivationPanel(Panel):
         objective = self._objective()
         if objective is not None:
             self.objectiveRequested.emit(objective)
+
+    def slide(self, width: int):
+        """The grid for a slide: the layer, batch item and torch.Size in the title."""
+        self.ensure_fresh()
+        current = self._current() if self.result is not None else None
+        if current is None:
+            return None
+        return grid_slide(self, self.grid, current[1], current[2].shape, width)
 
     def export_image(self, path) -> bool:
         self.ensure_fresh()

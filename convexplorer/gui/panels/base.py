@@ -136,6 +136,10 @@ class Panel(QWidget):
         """What the panel shows, at data resolution (None: nothing to export)."""
         return None
 
+    def slide(self, width: int):
+        """What the panel shows, for ``slides.export_slide`` (None: the panel as drawn)."""
+        return None
+
     def export_image(self, path) -> bool:
         self.ensure_fresh()
         rgb = self.export_rgb()

@@ -467,6 +467,23 @@ class ChannelGrid(QWidget):
         full = replace(self.mosaic, factor=1, top=0)
         return to_rgb(compose(self._values, full), self.levels, lut(self.cmap))
 
+    def slide_figure(self, width: int, caption: str = ""):
+        """The current page for a slide (``slides``): the maps, or the plot drawn ``width``
+        pixels wide; None if nothing is shown."""
+        from .slides import GridFigure, ImageFigure
+
+        if self.item is None:
+            return None
+        if self.kind == "image":
+            return GridFigure(self._values, replace(self.mosaic, factor=1, top=0), self.cmap,
+                              tuple(self.levels), self.first_label, caption)
+        # as wide as the slide allows, at most about 0.6 of the slide's width high
+        inner = width * (1 - 2 / 80)
+        aspect = self.plot.height() / max(self.plot.width(), 1)
+        exporter = pg.exporters.ImageExporter(self.plot)
+        exporter.parameters()["width"] = int(min(inner, 0.6 * width / max(aspect, 1e-3)))
+        return ImageFigure(exporter.export(toBytes=True), caption)
+
     def export_image(self, path) -> bool:
         rgb = self.export_rgb()
         if rgb is not None:

@@ -16,6 +16,21 @@ def fmt_level(value: float) -> str:
     return f"{value:.3g}"
 
 
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """About ``count`` round values between ``lo`` and ``hi`` (multiples of 1, 2 or 5 times a
+    power of ten; 0 among them where the range spans it), and the ends themselves."""
+    if not hi > lo:
+        return [lo]
+    raw = (hi - lo) / max(count - 1, 1)
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = np.ceil(lo / step) * step
+    values = [0.0 if abs(v) < step * 1e-9 else float(v)
+              for v in np.arange(first, hi + step * 1e-9, step)]
+    ends = [e for e in (lo, hi) if all(abs(e - v) > 0.4 * step for v in values)]
+    return sorted(values + ends)  # the ends too, unless a round value sits next to them
+
+
 def bar_image(cmap: str, vertical: bool = False) -> QImage:
     """The colour map as a 256 x 1 image (1 x 256 when vertical, high values at the top)."""
     table = np.ascontiguousarray(lut(cmap)[:, :3])
@@ -27,21 +42,20 @@ def bar_image(cmap: str, vertical: bool = False) -> QImage:
 
 def paint_bar(painter: QPainter, rect: QRectF, cmap: str, levels: tuple[float, float],
               text: QColor, vertical: bool = False, ticks: int = 2) -> None:
-    """A colour bar in ``rect`` with its values: horizontal, the low value left of the bar and
-    the high value right of it; vertical, ``ticks`` values (at least low and high) on the right.
-    0 is marked where the scale spans it."""
+    """A colour bar in ``rect`` with its values: horizontal, the low and the high value under
+    its ends; vertical, about ``ticks`` round values on its right. 0 is marked where the scale
+    spans it."""
     lo, hi = levels
     metrics = QFontMetrics(painter.font())
     painter.save()
     painter.setPen(text)
     if vertical:
-        label_w = max(metrics.horizontalAdvance(fmt_level(v)) for v in (lo, hi, 0.0)) + 6
+        values = nice_ticks(lo, hi, max(ticks, 2))
+        label_w = max(metrics.horizontalAdvance(fmt_level(v)) for v in values) + 8
         bar = QRectF(rect.left(), rect.top() + metrics.height() / 2,
-                     max(rect.width() - label_w, 4), rect.height() - metrics.height())
+                     min(max(rect.width() - label_w, 4), metrics.height() * 1.5),
+                     rect.height() - metrics.height())
         painter.drawImage(bar, bar_image(cmap, vertical=True))
-        values = np.linspace(hi, lo, max(ticks, 2))
-        if lo < 0 < hi and 0.0 not in values:
-            values = np.append(values, 0.0)
         for v in values:
             y = bar.top() + (hi - v) / ((hi - lo) or 1.0) * bar.height()
             painter.drawLine(int(bar.right()), int(y), int(bar.right()) + 3, int(y))

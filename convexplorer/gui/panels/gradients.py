@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from ...engine.results import RunResult
 from ...model.shapes import fmt_shape
 from ...model.spec import Objective
-from .activations import unit_objective
+from .activations import grid_slide, unit_objective
 from .base import DIVERGING, LayerChooser, Panel, SourceBar, UnitBoxes, arrays
 from .channel_grid import ChannelGrid
 from .data import batch_count, batch_item
@@ -216,6 +216,15 @@ class GradientPanel(Panel):
         if objective is not None:
             self.objective_box.show_objective(objective)
             self.objectiveRequested.emit(objective)
+
+    def slide(self, width: int):
+        self.ensure_fresh()
+        items = [] if self.result is None else arrays(self.result, grads=True)
+        current = [(n, a) for k, _t, n, a in items if k == self.source.key]
+        if not current:
+            return None
+        name, array = current[0]
+        return grid_slide(self, self.grid, name, array.shape, width)
 
     def export_image(self, path) -> bool:
         self.ensure_fresh()

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from ...model.explain import window_taps
+from ...model.shapes import fmt_shape
 from .base import DIVERGING, LayerChooser, MapView, Panel, UnitBoxes
 from .data import hstack_rgb, unravel, win_counts, win_overlay
 
@@ -261,6 +262,45 @@ class PoolingPanel(Panel):
             if name == "input":
                 text += f", won {int(self.counts[pos])} window(s)"
         self.readout.setText(text)
+
+    def slide(self, width: int):
+        """The maps side by side for a slide, with their numbers (the indices, win counts)
+        and colour bars; the title names the pool, the channel and the indices' torch.Size."""
+        from .slides import MapFigure, Slide
+
+        self.ensure_fresh()
+        if not self._maps or self.chooser.key() is None:
+            return None
+        pool = self.result.layers[self.chooser.key()]
+        figures = []
+        b, ch = self.units.batch, self.units.channel
+        captions = {"input": self.tr("{array}[{batch}, {channel}], winners marked"),
+                    "indices": self.tr("{array}[{batch}, {channel}]"),
+                    "grad": self.tr("{array}[{batch}, {channel}]"),
+                    "unpool": self.tr("{array}[{batch}, {channel}]: values put back")}
+        for key, view in (("input", self.input_view), ("indices", self.indices_view),
+                          ("grad", self.grad_view), ("unpool", self.unpool_view)):
+            if view.values is None or not view.view.isVisible():
+                continue
+            texts = dark = None
+            if view.cells.texts():
+                texts, dark = self._cell_texts(view)
+            caption = captions[key].format(array=self._names[key], batch=b, channel=ch)
+            figures.append(MapFigure(view.rgb(), caption, texts, dark, view.cmap,
+                                     view.levels))
+        title = self.tr("{pool}, batch {batch}, channel {channel}: indices {shape}").format(
+            pool=pool.label, batch=self.units.batch, channel=self.units.channel,
+            shape=fmt_shape(pool.indices.shape))
+        return Slide(title, figures)
+
+    def _cell_texts(self, view):
+        """The numbers written in ``view``'s cells, as a (rows, columns) array."""
+        values = view.values
+        if view is self.indices_view:
+            texts = values.astype(np.int64).astype(str)
+            return texts, values > 0.6 * (self._maps["input"].size - 1)
+        counts = self.counts if self.counts.ndim == 2 else self.counts[None]
+        return np.where(counts > 1, counts.astype(str), ""), np.ones(counts.shape, dtype=bool)
 
     def export_rgb(self):
         views = [v for v in (self.input_view, self.indices_view, self.grad_view,

@@ -199,6 +199,23 @@ class ReceptiveFieldPanel(Panel):
         self.units.set_unit(self.units.batch, self.units.channel, position)
         self._on_show_clicked()
 
+    def slide(self, width: int):
+        """Every stage's map for a slide, captioned; the title names the unit."""
+        from .slides import MapFigure, Slide
+
+        self.ensure_fresh()
+        figures = [MapFigure(v.rgb(), st["name"]) for v, st in zip(self.views, self.stages)
+                   if v.values is not None]
+        if not figures or self.result is None:
+            return None
+        unit = self.unit()
+        info = self.report.layers[unit.layer] if self.report is not None else None
+        where = ", ".join(str(i) for i in (unit.batch, unit.channel, *unit.position))
+        title = self.tr("Receptive field of {layer} output[{where}]: {field}").format(
+            layer=info.label if info else "", where=where,
+            field=str(info.receptive_field) if info else "")
+        return Slide(title, figures)
+
     def export_rgb(self):
         rgbs = [v.rgb() for v in self.views if v.values is not None]
         return hstack_rgb(rgbs) if rgbs else None

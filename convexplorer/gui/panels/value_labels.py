@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor, QFontMetricsF
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem
 
 PAD = 2.0  # screen pixels kept free around a number
@@ -31,6 +31,7 @@ class ValueLabels(QGraphicsItem):
         self._spacing = (1.0, 1.0)
         self._above = False
         self._lines = 1.0
+        self._export_scale = 1.0
         self._rect = QRectF()
         self._widest = ""
         self.colour = LIGHT
@@ -72,6 +73,10 @@ class ValueLabels(QGraphicsItem):
     def clear(self) -> None:
         self.set_labels([], [], [])
 
+    def setExportMode(self, export: bool, opts=None) -> None:  # noqa: N802 - pyqtgraph's
+        """pyqtgraph's exporters scale the picture: the numbers grow with it."""
+        self._export_scale = float((opts or {}).get("resolutionScale", 1.0)) if export else 1.0
+
     def texts(self) -> list[str]:
         return list(self._texts)
 
@@ -93,7 +98,10 @@ class ValueLabels(QGraphicsItem):
             return
         t = painter.transform()
         sx, sy = abs(t.m11()) + abs(t.m21()), abs(t.m22()) + abs(t.m12())
-        metrics = QFontMetricsF(painter.font())
+        font = QFont(painter.font())
+        if self._export_scale != 1.0 and font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() * self._export_scale)
+        metrics = QFontMetricsF(font)
         if not self.fits(sx, sy, metrics):
             return  # they would overlap, or hide what they label
         inverse, ok = t.inverted()
@@ -105,6 +113,7 @@ class ValueLabels(QGraphicsItem):
         height = metrics.height()
         painter.save()
         painter.resetTransform()
+        painter.setFont(font)
         for i in np.flatnonzero(keep):
             text = self._texts[i]
             p = t.map(QPointF(self._xs[i], self._ys[i]))
