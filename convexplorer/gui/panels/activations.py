@@ -7,7 +7,14 @@ from html import escape
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...model.shapes import fmt_shape
 from ...model.spec import Objective
@@ -47,22 +54,29 @@ def unit_objective(layer: int, array: np.ndarray, batch: int, channel: int,
                      position=tuple(int(p) for p in position))
 
 
-class CaptionedGrid(QWidget):
-    """A small channel grid with a caption above it and its colour scale below."""
+class CaptionedGrid:
+    """A small channel grid with a caption above it and its colour scale below: three widgets
+    the detail lays out in a grid, so that side-by-side maps stay level."""
 
-    def __init__(self, grid: ChannelGrid, parent=None):
-        super().__init__(parent)
+    def __init__(self, grid: ChannelGrid):
         self.grid = grid
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
         self.scale = ColourScale()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.caption)
-        layout.addWidget(grid, 1)
-        layout.addWidget(self.scale)
+        self.visible = False
+
+    def place(self, layout: QGridLayout, column: int) -> None:
+        layout.addWidget(self.caption, 0, column)
+        layout.addWidget(self.grid, 1, column)
+        layout.addWidget(self.scale, 2, column)
+
+    def _set_visible(self, visible: bool, scale: bool = True) -> None:
+        self.visible = visible
+        self.caption.setVisible(visible)
+        self.grid.setVisible(visible)
+        self.scale.setVisible(visible and scale)
 
     def show_data(self, caption: str, *args, **kwargs) -> None:
         """``grid.set_data(*args, **kwargs)`` under ``caption``, with its colour scale (a
@@ -71,14 +85,11 @@ class CaptionedGrid(QWidget):
         self.caption.setText(caption)
         image = self.grid.item is not None and self.grid.kind == "image"
         self.scale.set_scale(self.grid.cmap, self.grid.levels if image else None)
-        self.scale.setVisible(image)
-        self.grid.setVisible(self.grid.item is not None)
-        self.setVisible(self.grid.item is not None)
+        self._set_visible(self.grid.item is not None, image)
 
     def clear(self) -> None:
         self.grid.set_data(None)
-        self.grid.hide()
-        self.hide()
+        self._set_visible(False)
 
 
 class ChannelDetail(QWidget):
@@ -104,11 +115,18 @@ class ChannelDetail(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
-        maps = QHBoxLayout()
-        maps.addWidget(self.boxes["big"])
-        maps.addWidget(self.boxes["grad"])
+        maps = QGridLayout()
+        maps.setVerticalSpacing(3)
+        maps.setHorizontalSpacing(12)  # the two colour scales' numbers apart
+        self.boxes["big"].place(maps, 0)
+        self.boxes["grad"].place(maps, 1)
+        maps.setRowStretch(1, 1)
         layout.addLayout(maps, 3)
-        layout.addWidget(self.boxes["kernels"], 2)
+        kernels = QGridLayout()
+        kernels.setSpacing(3)
+        self.boxes["kernels"].place(kernels, 0)
+        kernels.setRowStretch(1, 1)
+        layout.addLayout(kernels, 2)
         layout.addWidget(self.text)
         layout.addStretch(0)
         layout.addWidget(self.backprop)
