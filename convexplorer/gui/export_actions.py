@@ -135,10 +135,10 @@ class ExportActions(QObject):
                                        "Save what the result panel shows, at the data's "
                                        "resolution", "Ctrl+E")
         self.slide_action = self._action(
-            "Current Panel for &Slides\u2026", lambda: self.export_slide(),
-            "Save what the result panel shows as a PNG for slides: scaled up, with a title, "
-            "channel numbers and a colour bar with its values, at a width you choose",
-            "Ctrl+Shift+E")
+            self.tr("Current Panel for &Slides\u2026"), lambda: self.export_slide(),
+            self.tr("Save what the result panel shows as a PNG for slides: scaled up, with a "
+                    "title, channel numbers and a colour bar with its values, at a width you "
+                    "choose"), "Ctrl+Shift+E")
         self.run_action = self._action("Run as &Folder\u2026", self.export_run,
                                        "Arrays (.npy), channel grids (PNG) and summary.json "
                                        "for every layer, as `python main.py run` writes them")
@@ -204,7 +204,7 @@ class ExportActions(QObject):
         if path is None:
             title = getattr(panel, "title", "panel")
             path, _ = QFileDialog.getSaveFileName(
-                self.window, "Export Panel for Slides",
+                self.window, self.tr("Export Panel for Slides"),
                 self._default_name(f"_{title}_slide.png"), "PNG images (*.png)")
             if not path:
                 return False
