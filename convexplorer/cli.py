@@ -137,18 +137,23 @@ def cmd_run(args) -> int:
 
 
 def cmd_shapes(args) -> int:
+    # The formulas are exact and need no torch: without --check this command never imports
+    # it (importing torch costs seconds); --check also runs the stack on torch's meta device.
     from .engine.inputs import InputError, input_shape, load_input_file
-    from .engine.meta import infer_meta
-    from .engine.run import config_dir
-    from .model.shapes import fmt_shape
+    from .model.shapes import fmt_shape, infer
 
     config = _load(args.config)
     try:
         shape = (load_input_file(args.input).shape if args.input
-                 else input_shape(config.input, config_dir(args.config)))
+                 else input_shape(config.input, Path(args.config).resolve().parent))
     except InputError as exc:
         raise CliError(f"input: {exc}", EXIT_USAGE) from None
-    report = infer_meta(config.layers, shape)
+    if args.check:
+        from .engine.meta import infer_meta
+
+        report = infer_meta(config.layers, shape)
+    else:
+        report = infer(config.layers, shape)
     rows = [("Layer", "Output shape", "Params", "Mult-adds", "Receptive field")]
     rows.append(("input", fmt_shape(report.input_shape), "", "", ""))
     for info in report.layers:
@@ -164,6 +169,8 @@ def cmd_shapes(args) -> int:
                 print(f"{info.label} dim {j}: {line}")
     for p in report.problems:
         print(f"{args.config}: {p}", file=sys.stderr)
+    for note in report.notes:  # torch accepts these: the exit code stays 0
+        print(f"{args.config}: warning: {note}", file=sys.stderr)
     return EXIT_USAGE if report.problems else EXIT_OK
 
 
@@ -234,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("config")
     s.add_argument("--input", help="input file instead of the config's")
     s.add_argument("--formulas", action="store_true", help="print the output-size formulas")
+    s.add_argument("--check", action="store_true",
+                   help="also run the stack on torch's meta device (imports torch: slower) and "
+                        "report anything torch rejects")
     i = sub.add_parser("import", help="turn print(model) output or nn.Sequential code into a "
                                       "config")
     i.add_argument("file", help="text file with print(model) output or PyTorch code")

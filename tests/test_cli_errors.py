@@ -61,7 +61,8 @@ CASES = {
     "groups zero": (lambda d: ["run", write(d, layer(groups=0))], 2,
                     ["c (Conv2d) groups: groups=0 must be at least 1; use 1 or more"]),
     "groups not dividing": (lambda d: ["run", write(d, layer(groups=2, out_channels=3))], 2,
-                            ["c (Conv2d) groups: groups=2 must divide out_channels=3; try"]),
+                            ["c (Conv2d) groups: groups=2 must divide in_channels=1 and "
+                             "out_channels=3; try 1"]),
     "negative stride": (lambda d: ["run", write(d, layer(stride=-1))], 2,
                         ["c (Conv2d) stride: stride=-1 must be at least 1; use 1 or more"]),
     "pinned in_channels": (lambda d: ["run", write(d, layer(in_channels=3))], 2,

@@ -3,6 +3,7 @@ the objective recording every gradient, everything handed back as numpy arrays."
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -272,7 +273,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
     outputs: list[torch.Tensor] = []
     indices: dict[int, torch.Tensor] = {}
     grads_out: dict[int, torch.Tensor] = {}
-    if any(info.spec.type == "MaxUnpool2d" for info in report.layers):
+    if any(info.spec.type.startswith("MaxUnpool") for info in report.layers):
         warm_up()  # keeps torch's one-time set-up out of the layer's time
     timer = _Timer(dev)
     h = x
@@ -371,18 +372,47 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
 
 
 _warmed = False
+_warm_lock = threading.Lock()
+_warm_thread: threading.Thread | None = None
+WARM_THREAD = "convexplorer-warm-up"
+WARM_DELAY_S = 0.5  # after the first run: its result is drawn first
 
 
 def warm_up() -> None:
-    """Call once, off the GUI thread, the torch ops whose first call is slow, so a user's first
-    MaxUnpool2d does not show ~300 ms of one-time set-up as its run time."""
+    """Pay torch's one-time set-up costs now: a MaxUnpool's first call checks its output size
+    with ``torch._check``, whose first call imports ``torch.fx.experimental.symbolic_shapes``
+    and with it sympy (0.8 to 1.5 s of imports; later calls cost nothing). Without this, the
+    first MaxUnpool a user adds takes that long to show."""
     global _warmed
-    if _warmed:
-        return
-    _warmed = True
-    with torch.no_grad():
-        y, idx = torch.nn.functional.max_pool2d(torch.zeros(1, 1, 4, 4), 2, return_indices=True)
-        torch.nn.functional.max_unpool2d(y, idx, 2, output_size=(4, 4))
+    with _warm_lock:
+        if _warmed:
+            return
+        import torch.fx.experimental.symbolic_shapes  # noqa: F401 - the cost itself
+
+        with torch.no_grad():
+            f = torch.nn.functional
+            y, idx = f.max_pool2d(torch.zeros(1, 1, 4, 4), 2, return_indices=True)
+            f.max_unpool2d(y, idx, 2, output_size=(4, 4))
+            y, idx = f.max_pool1d(torch.zeros(1, 1, 4), 2, return_indices=True)
+            f.max_unpool1d(y, idx, 2, output_size=(4,))
+        _warmed = True
+
+
+def warm_up_soon(delay_s: float = WARM_DELAY_S) -> threading.Thread | None:
+    """Once per process: ``warm_up`` in a background thread, after ``delay_s``, so that it
+    delays neither the run that calls this nor the drawing of its result. (The window's
+    worker calls it after its first run.)"""
+    global _warm_thread
+    if _warmed or _warm_thread is not None:
+        return _warm_thread
+
+    def work() -> None:
+        time.sleep(delay_s)
+        warm_up()
+
+    _warm_thread = threading.Thread(target=work, name=WARM_THREAD, daemon=True)
+    _warm_thread.start()
+    return _warm_thread
 
 
 def config_dir(path: str | Path | None) -> Path | None:

@@ -50,6 +50,51 @@ def _needs_offscreen() -> bool:
     return False
 
 
+# Platforms that draw without a display (QT_QPA_PLATFORM=offscreen, ...).
+HEADLESS_PLATFORMS = {"offscreen", "minimal", "minimalegl", "vnc", "linuxfb", "eglfs",
+                      "vkkhrdisplay"}
+NO_DISPLAY = ("no display found ({reason}); use --screenshot OUT.png to save the window as "
+              "PNG, or run it on a desktop or under Xvfb (xvfb-run python main.py)")
+NO_XCB_CURSOR = ("Qt's xcb platform cannot load, because {library} is missing; install it "
+                 "(e.g. sudo apt install libxcb-cursor0), or use --screenshot OUT.png")
+
+
+def _xcb_cursor_missing() -> bool:
+    """Whether libxcb-cursor, which Qt 6.5+ needs for its xcb platform, fails to load."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libxcb-cursor.so.0")
+    except OSError:
+        return True
+    return False
+
+
+def display_problem(environ=None, platform: str | None = None) -> str | None:
+    """Why Qt would abort for want of a display (it kills the process, exit 134, with a long
+    message about xcb-cursor0), as one sentence; None if a window can open."""
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux"):
+        return None
+    chosen = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if chosen in HEADLESS_PLATFORMS:
+        return None
+    x11, wayland = bool(env.get("DISPLAY")), bool(env.get("WAYLAND_DISPLAY"))
+    if chosen.startswith("wayland"):
+        return None if wayland else NO_DISPLAY.format(reason="QT_QPA_PLATFORM is " + chosen +
+                                                      " but WAYLAND_DISPLAY is not set")
+    if chosen == "xcb" and not x11:
+        return NO_DISPLAY.format(reason="QT_QPA_PLATFORM is xcb but DISPLAY is not set")
+    if chosen not in ("", "xcb"):
+        return None  # a platform we do not know: let Qt decide
+    if not x11 and not wayland:
+        return NO_DISPLAY.format(reason="neither DISPLAY nor WAYLAND_DISPLAY is set")
+    if (chosen == "xcb" or not wayland) and _xcb_cursor_missing():
+        return NO_XCB_CURSOR.format(library="libxcb-cursor.so.0")
+    return None
+
+
 # Harmless notes of Qt's headless (offscreen) platform, dropped so --screenshot prints only
 # what matters.
 _QUIET = ("This plugin does not support propagateSizeHints()",)
@@ -143,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.screenshot and _needs_offscreen():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    problem = display_problem()
+    if problem is not None:  # say so before Qt aborts the process
+        print(f"convexplorer: {problem}", file=sys.stderr)
+        return 2
     app = make_app()
     window = open_main_window(args.config)
     # from here on an exception escaping a slot or a thread opens a dialog, not a silent print

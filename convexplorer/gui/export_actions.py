@@ -11,7 +11,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QProgressDialog,
+    QSpinBox,
+)
 
 from ..engine.export import write_run
 from ..engine.inputs import InputError, input_shape
@@ -77,11 +87,41 @@ class RunExport(QObject):
         self.finished.emit(summary, msg)
 
 
+class SlideWidthDialog(QDialog):
+    """File > Export > Current Panel for Slides: how wide the picture should be."""
+
+    def __init__(self, parent, width: int):
+        from .panels.slides import MAX_WIDTH, MIN_WIDTH
+
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Export for Slides"))
+        self.width_box = QSpinBox(self)
+        self.width_box.setRange(MIN_WIDTH, MAX_WIDTH)
+        self.width_box.setSingleStep(160)
+        self.width_box.setSuffix(self.tr(" px"))
+        self.width_box.setValue(width)
+        self.width_box.setToolTip(self.tr("1920 fills a full-HD slide; the values are scaled "
+                                          "up in whole pixels, so each stays a sharp square"))
+        form = QFormLayout(self)
+        note = QLabel(self.tr("A picture of the panel for slides: scaled up without blurring, "
+                              "with a title, channel numbers and a colour bar with its "
+                              "values."))
+        note.setWordWrap(True)
+        form.addRow(note)
+        form.addRow(self.tr("Width:"), self.width_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel, parent=self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
 class ExportActions(QObject):
     def __init__(self, window, files):
         super().__init__(window)
         self.window = window
         self.files = files
+        self.slide_width = 1920
         self.job: RunExport | None = None
         self.progress: QProgressDialog | None = None
         self.code_dialog = None
@@ -94,6 +134,11 @@ class ExportActions(QObject):
         self.png_action = self._action("Current Panel as &PNG\u2026", self.export_panel,
                                        "Save what the result panel shows, at the data's "
                                        "resolution", "Ctrl+E")
+        self.slide_action = self._action(
+            self.tr("Current Panel for &Slides\u2026"), lambda: self.export_slide(),
+            self.tr("Save what the result panel shows as a PNG for slides: scaled up, with a "
+                    "title, channel numbers and a colour bar with its values, at a width you "
+                    "choose"), "Ctrl+Shift+E")
         self.run_action = self._action("Run as &Folder\u2026", self.export_run,
                                        "Arrays (.npy), channel grids (PNG) and summary.json "
                                        "for every layer, as `python main.py run` writes them")
@@ -106,7 +151,8 @@ class ExportActions(QObject):
         self.save_code_action = self._action("Save as PyTorch Code (.&py)\u2026",
                                              self.save_code,
                                              "Save an nn.Sequential that rebuilds this stack")
-        for a in (self.png_action, self.run_action, self.run_channels_action):
+        for a in (self.png_action, self.slide_action, self.run_action,
+                  self.run_channels_action):
             self.menu.addAction(a)
         self.menu.addSeparator()
         self.menu.addAction(self.copy_code_action)
@@ -135,6 +181,37 @@ class ExportActions(QObject):
         if not path.lower().endswith(".png"):
             path += ".png"
         if not panel.export_image(path):
+            self.files._error("Cannot export the panel", f"{path}: could not write the PNG")
+            return False
+        self.files._status(f"Saved {path}")
+        return True
+
+    def export_slide(self, path: str | None = None, width: int | None = None) -> bool:
+        """Save the visible panel for slides (``panels.slides``): asks for the width and the
+        file unless given (code and tests pass both)."""
+        from .panels.slides import export_slide
+
+        panel = self.window.current_panel()
+        if panel is None or getattr(self.window, "last_result", None) is None:
+            self.files._error("Nothing to export", "No result is shown yet: wait for the run "
+                              "to finish, or fix the problems the stack shows.")
+            return False
+        if width is None:
+            dialog = SlideWidthDialog(self.window, self.slide_width)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+            width = self.slide_width = dialog.width_box.value()
+        if path is None:
+            title = getattr(panel, "title", "panel")
+            path, _ = QFileDialog.getSaveFileName(
+                self.window, self.tr("Export Panel for Slides"),
+                self._default_name(f"_{title}_slide.png"), "PNG images (*.png)")
+            if not path:
+                return False
+        path = str(path)
+        if not path.lower().endswith(".png"):
+            path += ".png"
+        if not export_slide(panel, path, width):
             self.files._error("Cannot export the panel", f"{path}: could not write the PNG")
             return False
         self.files._status(f"Saved {path}")

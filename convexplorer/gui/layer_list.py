@@ -35,8 +35,10 @@ TITLE_ROLE = Qt.ItemDataRole.UserRole + 1  # (index, name or None, type)
 PARAMS_ROLE = Qt.ItemDataRole.UserRole + 2  # key parameters, e.g. "out_channels=10, ..."
 SHAPE_ROLE = Qt.ItemDataRole.UserRole + 3  # "torch.Size([1, 10, 24, 24])" or "?"
 INVALID_ROLE = Qt.ItemDataRole.UserRole + 4  # bool
+NOTE_ROLE = Qt.ItemDataRole.UserRole + 5  # bool: runs, with a warning (model.shapes.Note)
 
 ERROR_COLOR = QColor("#c62828")
+NOTE_COLOR = QColor("#e08a00")
 ACCENT_COLOR = QColor("#1f5f99")
 
 # Values for the required parameters of a newly added layer (the catalogue has no default for
@@ -183,6 +185,7 @@ class LayerRowDelegate(QStyledItemDelegate):
         params = index.data(PARAMS_ROLE) or ""
         shape = index.data(SHAPE_ROLE) or ""
         invalid = bool(index.data(INVALID_ROLE))
+        noted = not invalid and bool(index.data(NOTE_ROLE))
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         pal = opt.palette
         text_color = pal.color(QPalette.ColorRole.HighlightedText if selected
@@ -191,9 +194,9 @@ class LayerRowDelegate(QStyledItemDelegate):
         dim.setAlpha(150)
         painter.save()
         r = opt.rect.adjusted(self.PAD + 4, self.PAD, -self.PAD, -self.PAD)
-        if invalid:
+        if invalid or noted:
             painter.fillRect(QRect(opt.rect.left(), opt.rect.top() + 2, 4, opt.rect.height() - 4),
-                             ERROR_COLOR)
+                             ERROR_COLOR if invalid else NOTE_COLOR)
         fm = QFontMetrics(opt.font)
         line_h = fm.height()
         top = QRect(r.left(), r.top(), r.width(), line_h)
@@ -240,7 +243,7 @@ class LayerRowDelegate(QStyledItemDelegate):
         painter.setFont(small)
         painter.setPen(dim)
         left = bottom.left() + badge_w
-        if invalid and style is not None:
+        if (invalid or noted) and style is not None:
             icon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
             icon.paint(painter, QRect(left, bottom.top(), line_h, line_h))
             left += line_h + 4
@@ -361,6 +364,7 @@ class LayerList(QWidget):
         item.setData(PARAMS_ROLE, params)
         item.setData(SHAPE_ROLE, shape)
         item.setData(INVALID_ROLE, invalid)
+        item.setData(NOTE_ROLE, bool(info is not None and info.notes))
         name = f"{spec.name} " if spec.name else ""
         item.setText(f"{i} {name}{spec.type}({params}) -> {shape}")
         lt = CATALOGUE.get(spec.type)
@@ -370,4 +374,6 @@ class LayerList(QWidget):
             tip = "An earlier layer has a problem, so this shape is unknown."
         else:
             tip = lt.help if lt else ""
+        if info is not None and info.notes and not invalid:
+            tip = "\n".join([*(f"\u26a0 {n.short}" for n in info.notes), tip])
         item.setToolTip(tip)

@@ -24,6 +24,7 @@ from .help_dialogs import ConceptsDialog, show_about
 from .input_panel import InputPanel
 from .layer_form import LayerForm
 from .layer_list import LayerList, LayerPalette, new_layer_spec
+from .layer_notes import NotesBar, flatten_note
 from .memory_guard import MemoryBanner
 from .runner import Runner, freeze_gc, gc_frozen
 from .shapes_table import ShapesTable
@@ -106,6 +107,9 @@ class MainWindow(QMainWindow):
         self.memory_banner = MemoryBanner(self.centralWidget())
         self.memory_banner.runAnywayRequested.connect(self.run_anyway)
         self.centralWidget().layout().insertWidget(1, self.memory_banner)
+        self.notes_bar = NotesBar(self.centralWidget())
+        self.notes_bar.insertFlattenRequested.connect(self.insert_flatten_before)
+        self.centralWidget().layout().insertWidget(2, self.notes_bar)
         self._install_panels()
         self.docks = build_docks(self)
         self.reset_layout()
@@ -180,8 +184,9 @@ class MainWindow(QMainWindow):
         from .panels.values import SMALL, ValuesPanel
 
         report = self.report
-        shapes = [] if report is None else [report.input_shape] + [
-            i.output_shape for i in report.layers]
+        if report is None or not report.layers:  # File > New: the user's tab stays
+            return
+        shapes = [report.input_shape] + [i.output_shape for i in report.layers]
         small = bool(shapes) and all(s is not None and math.prod(s) <= SMALL for s in shapes)
         for panel in self.panels:
             if isinstance(panel, ValuesPanel) == small:
@@ -251,6 +256,9 @@ class MainWindow(QMainWindow):
         info = report.layers[sel] if report is not None and sel is not None else None
         self.form.set_layer(sel, spec, info)
         self.shapes.set_report(report, self.last_result, sel)
+        self.notes_bar.set_report(report, sel)
+        self.window_actions["insert_flatten"].setEnabled(
+            report is not None and flatten_note(report.notes, sel) is not None)
         if sel != self._shown_selection:
             self._shown_selection = sel
             self._tell_panels("set_selection", sel)
@@ -390,6 +398,14 @@ class MainWindow(QMainWindow):
         sel = self.pipeline.selection
         index = sel + 1 if sel is not None else len(self.pipeline.config.layers)
         stack_edits.insert_layer(self.pipeline, index, new_layer_spec(type_name))
+
+    def insert_flatten_before(self, index: int | None = None) -> None:
+        """Insert a Flatten before layer ``index`` (default: the selected one), one undo step:
+        a Linear on a conv map then gets each batch item as one vector."""
+        index = self.pipeline.selection if index is None else index
+        if index is not None and 0 <= index < len(self.pipeline.config.layers):
+            stack_edits.insert_layer(self.pipeline, index, new_layer_spec("Flatten"),
+                                     "insert Flatten")
 
     def remove_layer(self) -> None:
         if self.pipeline.selection is not None:

@@ -90,9 +90,11 @@ def _prepare_worker() -> None:
 
 def _engine_run(config, **kwargs):
     _prepare_worker()
-    from ..engine.run import run  # imports torch: only ever called in the worker thread
+    from ..engine.run import run, warm_up_soon  # imports torch: only in the worker thread
 
-    return run(config, **kwargs)
+    result = run(config, **kwargs)
+    warm_up_soon()  # once: torch's slow first-use set-up, before the user needs it
+    return result
 
 
 def _engine_devices():

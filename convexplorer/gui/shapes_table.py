@@ -91,6 +91,7 @@ class ShapesTable(QTableWidget):
                 tip_lines.append("output size:")
                 tip_lines += [f"  {n}: {line}" for n, line in zip(names, info.formula)]
             tip_lines += [f"\u26a0 {p.short}" for p in info.problems]
+            tip_lines += [f"\u26a0 {n.short}" for n in info.notes]
             rows.append((
                 info.label,
                 fmt_shape(info.output_shape),

@@ -3,11 +3,15 @@ wiring so each file reads in one sitting."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QMenu, QStyle
 
 from .layer_list import build_palette_menu
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("MainWindow", text)
 
 
 def make_actions(window) -> dict[str, QAction]:
@@ -48,6 +52,10 @@ def make_actions(window) -> dict[str, QAction]:
                             sp.SP_ArrowDown),
         "rename": action("rename", "Re&name\u2026", window.rename_layer, "F2",
                          "Name the selected layer (F2)"),
+        "insert_flatten": action(
+            "insert_flatten", tr("Insert &Flatten Before"), lambda: window.insert_flatten_before(),
+            tip=tr("Insert a Flatten before the selected layer: a Linear after a conv map then "
+                   "sees every value of a batch item")),
         "run": action("run", "Run &Now", window.run_now, "F5",
                       "Run the stack again now (it also runs after every edit)",
                       sp.SP_MediaPlay),
@@ -88,7 +96,7 @@ def build_menus(window) -> dict[str, QMenu]:
     add.setObjectName("menu_add_layer")
     build_palette_menu(add, window.add_layer)
     layer.addSeparator()
-    for key in ("duplicate", "remove", "move_up", "move_down", "rename"):
+    for key in ("duplicate", "remove", "move_up", "move_down", "rename", "insert_flatten"):
         layer.addAction(a[key])
     layer.addSeparator()
     layer.addAction(a["run"])

@@ -33,6 +33,49 @@ class ReceptiveField:
         return size + " (jump " + "x".join(f(j) for j in self.jump) + ")"
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something a layer does that the user may not expect, though torch accepts it (so the
+    stack still runs): a warning, not a problem. ``action`` names a one-step fix the window
+    offers (``INSERT_FLATTEN``: a Flatten before the layer)."""
+
+    layer: int
+    label: str
+    message: str
+    fix: str = ""
+    action: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.message}" + (f"; {self.fix}" if self.fix else "")
+
+    @property
+    def short(self) -> str:
+        return self.message + (f"; {self.fix}" if self.fix else "")
+
+
+INSERT_FLATTEN = "insert_flatten"
+
+# Messages: whole sentences with named placeholders, for translation.
+UNPOOL_NO_POOL = "needs the indices of an earlier MaxPool{dims}d with return_indices=True"
+UNPOOL_NO_POOL_FIX = "add one, or set return_indices=True on a MaxPool{dims}d before it"
+UNPOOL_NEAREST_FIX = ("set return_indices=True on {nearest}, the nearest MaxPool{dims}d before "
+                      "it, so that it pairs with that one")
+UNPOOL_SHAPE = "gets {shape} but the indices of {pool} are {indices}"
+UNPOOL_SHAPE_FIX = "it pairs with {pool}, so the layers between them must keep the shape"
+UNPOOL_SKIPS = ("pairs with {pool}, because the nearer {nearest} has return_indices=False, and "
+                "gets {shape} but the indices of {pool} are {indices}")
+UNPOOL_SKIPS_NOTE = ("pairs with {pool}, not with the nearer {nearest}, which has "
+                     "return_indices=False")
+UNPOOL_SKIPS_NOTE_FIX = "set return_indices=True on {nearest} if this unpool should undo it"
+UNPOOL_KERNEL = ("kernel_size/stride/padding do not undo {pool} (would give {got}, the pool's "
+                 "input is {want})")
+UNPOOL_KERNEL_FIX = "use the pool's kernel_size, stride and padding"
+UNPOOL_FORMULA = "({n}-1)*{s} - 2*{p} + {k} = {got}; restores the input size {want} of {pool}"
+LINEAR_ON_MAP = ("acts on the last dimension only: it gets {shape}, treats each of its {rows} "
+                 "rows of {features} values as a separate input and gives {out}")
+LINEAR_ON_MAP_FIX = "insert a Flatten before it so that it sees every value of a batch item"
+
+
 @dataclass
 class LayerInfo:
     index: int
@@ -48,6 +91,7 @@ class LayerInfo:
     indices_from: int | None = None  # MaxUnpool: index of the MaxPool whose indices it uses
     unpool_size: tuple[int, ...] | None = None  # MaxUnpool: output_size passed to torch
     problems: list[Problem] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # warnings: torch accepts it, it runs
 
     @property
     def ok(self) -> bool:
@@ -71,6 +115,10 @@ class ShapeReport:
     @property
     def output_shape(self) -> tuple[int, ...] | None:
         return self.layers[-1].output_shape if self.layers else self.input_shape
+
+    @property
+    def notes(self) -> list[Note]:
+        return [n for info in self.layers for n in info.notes]
 
     @property
     def total_params(self) -> int:
@@ -124,8 +172,8 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
         label = layer_label(i, spec)
         info = LayerInfo(i, spec, label, input_shape=shape)
         report.layers.append(info)
-        info.problems = check_layer(i, spec, label)
         lt = spec.layer_type
+        info.problems = check_layer(i, _with_arriving_channels(spec, lt, shape), label)
         if info.problems or shape is None or lt is None:
             shape = None
             continue
@@ -140,6 +188,15 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
             rf = _next_rf(rf, info, lt, input_shape)
             info.receptive_field = rf
     return report
+
+
+def _with_arriving_channels(spec: LayerSpec, lt: LayerType | None, shape) -> LayerSpec:
+    """A conv whose in_channels is on auto, checked with the channels that arrive, so that a
+    groups problem names both channel counts (and its fix divides both), as when pinned."""
+    if lt is None or not lt.is_conv or shape is None or len(shape) < 2 or \
+            spec.is_set("in_channels"):
+        return spec
+    return spec.with_params(in_channels=shape[1])
 
 
 def _is_size(s: Any) -> bool:
@@ -218,6 +275,12 @@ def _infer_layer(info: LayerInfo, lt: LayerType, shape, report: ShapeReport, poo
         info.params = fin * fout + (fout if kw["bias"] else 0)
         info.output_shape = shape[:-1] + (fout,)
         info.macs = math.prod(shape[:-1]) * fin * fout
+        if len(shape) > 2:  # torch accepts it, but after a conv map it is rarely meant
+            info.notes.append(Note(
+                info.index, info.label,
+                LINEAR_ON_MAP.format(shape=fmt_shape(shape), rows=math.prod(shape[:-1]),
+                                     features=fin, out=fmt_shape(info.output_shape)),
+                LINEAR_ON_MAP_FIX, INSERT_FLATTEN))
     else:  # element-wise activations and Dropout
         info.output_shape = shape
 
@@ -335,21 +398,30 @@ def _pool(info: LayerInfo, lt: LayerType, kw, shape) -> None:
 
 def _unpool(info: LayerInfo, lt: LayerType, kw, shape, report: ShapeReport, pools) -> None:
     dims = lt.dims
+    pool_type = f"MaxPool{dims}d"
     match = None
     for j in range(len(pools) - 1, -1, -1):
-        if report.layers[pools[j]].spec.type == f"MaxPool{dims}d":
+        if report.layers[pools[j]].spec.type == pool_type:
             match = pools.pop(j)
             break
+    # the nearest pool of this rank: if it lost return_indices, turning it on is the fix
+    nearest = next((o for o in reversed(report.layers[:info.index])
+                    if o.spec.type == pool_type), None)
+    skipped = nearest if nearest is not None and nearest.index != match and \
+        not nearest.kwargs.get("return_indices", nearest.spec.value("return_indices")) else None
     if match is None:
-        raise _Fail(None, f"needs the indices of an earlier MaxPool{dims}d with "
-                          "return_indices=True", f"add one, or set return_indices on a MaxPool"
-                                                 f"{dims}d before it")
+        raise _Fail(None, UNPOOL_NO_POOL.format(dims=dims),
+                    UNPOOL_NEAREST_FIX.format(nearest=skipped.label, dims=dims) if skipped
+                    else UNPOOL_NO_POOL_FIX.format(dims=dims))
     pool = report.layers[match]
     info.indices_from = match
     if shape != pool.output_shape:
-        raise _Fail(None, f"gets {fmt_shape(shape)} but the indices of {pool.label} are "
-                          f"{fmt_shape(pool.output_shape)}",
-                    "layers between the pool and the unpool must keep the shape")
+        values = {"pool": pool.label, "shape": fmt_shape(shape),
+                  "indices": fmt_shape(pool.output_shape), "dims": dims}
+        if skipped is not None:
+            raise _Fail(None, UNPOOL_SKIPS.format(nearest=skipped.label, **values),
+                        UNPOOL_NEAREST_FIX.format(nearest=skipped.label, dims=dims))
+        raise _Fail(None, UNPOOL_SHAPE.format(**values), UNPOOL_SHAPE_FIX.format(**values))
     ks = expand(kw["kernel_size"], dims)
     ss = expand(kw["stride"] if kw["stride"] is not None else kw["kernel_size"], dims)
     ps = expand(kw["padding"], dims)
@@ -358,13 +430,18 @@ def _unpool(info: LayerInfo, lt: LayerType, kw, shape, report: ShapeReport, pool
     for n, k, s, p, t in zip(shape[2:], ks, ss, ps, target):
         default = (n - 1) * s - 2 * p + k
         if not (default - s < t < default + s):
-            raise _Fail("kernel_size", f"kernel_size/stride/padding do not undo {pool.label} "
-                                       f"(would give {default}, the pool's input is {t})",
-                        "use the pool's kernel_size, stride and padding")
-        info.formula.append(f"({n}-1)*{s} - 2*{p} + {k} = {default}; restores the pool's "
-                            f"input size {t}")
+            raise _Fail("kernel_size",
+                        UNPOOL_KERNEL.format(pool=pool.label, got=default, want=t),
+                        UNPOOL_NEAREST_FIX.format(nearest=skipped.label, dims=dims) if skipped
+                        else UNPOOL_KERNEL_FIX)
+        info.formula.append(UNPOOL_FORMULA.format(n=n, s=s, p=p, k=k, got=default, want=t,
+                                                  pool=pool.label))
     info.unpool_size = tuple(target)
     info.output_shape = shape[:2] + tuple(target)
+    if skipped is not None:
+        info.notes.append(Note(info.index, info.label,
+                               UNPOOL_SKIPS_NOTE.format(pool=pool.label, nearest=skipped.label),
+                               UNPOOL_SKIPS_NOTE_FIX.format(nearest=skipped.label)))
 
 
 def _next_rf(rf: ReceptiveField, info: LayerInfo, lt: LayerType, input_shape) -> ReceptiveField:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from convexplorer.gui.layer_list import INVALID_ROLE
+from convexplorer.gui.layer_list import INVALID_ROLE, NOTE_ROLE
 
 from .window_helpers import (
+    RESULT_TIMEOUT_MS,
     click_row,
     palette_add,
     shapes_row,
@@ -143,10 +144,24 @@ def test_remove_duplicate_rename_shortcuts(qtbot, window):
     assert shapes_row(window, 0)["Layer"] == "0 (Conv2d)"
 
 
-def test_pinned_in_channels_flagged_then_auto(qtbot, window):
+def test_the_example_follows_a_new_channel_count(qtbot, window):
     click_row(qtbot, window, 0)
     type_into_spin(qtbot, window.form.editor("out_channels").spins[0], "12")
-    click_row(qtbot, window, 3)  # conv2 pins in_channels=10
+    assert window.report.ok  # conv2's in_channels is on auto in the bundled example
+    click_row(qtbot, window, 3)
+    ic = window.form.editor("in_channels")
+    assert ic.toggle.isChecked() and ic.spins[0].value() == 12 and not ic.invalid
+    assert shapes_row(window, 3)["Output shape"] == "torch.Size([1, 20, 8, 8])"
+
+
+def test_pinned_in_channels_flagged_then_auto(qtbot, window):
+    click_row(qtbot, window, 3)
+    ic = window.form.editor("in_channels")
+    ic.toggle.click()  # pin conv2's in_channels at the 10 it follows now
+    assert window.pipeline.config.layers[3].is_set("in_channels")
+    click_row(qtbot, window, 0)
+    type_into_spin(qtbot, window.form.editor("out_channels").spins[0], "12")
+    click_row(qtbot, window, 3)
     ic = window.form.editor("in_channels")
     assert ic.invalid
     problem = window.report.layers[3].problems[0]
@@ -249,3 +264,64 @@ def test_clicking_a_shapes_row_selects_the_layer(qtbot, window):
     total = table.rowCount() - 1
     assert table.cell_text(total, "Layer") == "total"
     assert table.cell_text(total, "Params") == "5,280"
+
+
+def test_the_activations_tab_follows_a_newly_added_layer(qtbot, threaded_window):
+    window = threaded_window
+    activations = window.panels[0]
+    assert window.current_panel() is activations
+    click_row(qtbot, window, 5)
+    assert activations.source.key == 5  # pool2
+    with qtbot.waitSignal(window.runner.resultShown, timeout=RESULT_TIMEOUT_MS):
+        palette_add(qtbot, window, "Conv2d")
+    assert window.pipeline.selection == 6
+    assert activations.source.key == 6
+    assert activations.grid.item.shape == window.last_result.layers[6].activation[0].shape
+    # a layer the user then picks in the tab stays picked through later runs
+    activations.source.chooser.select_key(2)
+    with qtbot.waitSignal(window.runner.resultShown, timeout=RESULT_TIMEOUT_MS):
+        window.run_now()
+    assert activations.source.key == 2
+
+
+def test_file_new_clears_the_pooling_tab(qtbot, threaded_window):
+    window = threaded_window
+    from convexplorer.gui.panels.pooling import PoolingPanel
+
+    pooling = next(p for p in window.panels if isinstance(p, PoolingPanel))
+    window.tabs.setCurrentWidget(pooling)
+    pooling.pick((1, 1))
+    assert "indices[0, 0, 1, 1]" in pooling.details.text()
+    with qtbot.waitSignal(window.runner.resultShown, timeout=RESULT_TIMEOUT_MS):
+        window.file_actions.new()
+    palette_add(qtbot, window, "MaxPool1d")  # on the new 4-D input: flagged, not run
+    assert pooling.empty.isVisible()
+    assert not pooling.details.isVisible() and not pooling.readout.isVisible()
+    assert not pooling.summary.isVisible()
+
+
+def test_a_linear_on_a_conv_map_warns_and_offers_insert_flatten(qtbot, window):
+    click_row(qtbot, window, 5)  # pool2: torch.Size([1, 20, 4, 4])
+    palette_add(qtbot, window, "Linear")
+    assert window.report.ok  # torch accepts it: a warning, not an error
+    assert window.last_result.layers[6].output_shape == (1, 20, 4, 10)
+    bar = window.notes_bar
+    assert bar.isVisible() and "6 (Linear): acts on the last dimension only" in bar.text
+    assert "torch.Size([1, 20, 4, 4])" in bar.text and "Flatten" in bar.text
+    assert window.layer_list.view.item(6).data(NOTE_ROLE)
+    assert not window.layer_list.view.item(6).data(INVALID_ROLE)
+    assert "acts on the last dimension only" in window.layer_list.view.item(6).toolTip()
+    assert window.window_actions["insert_flatten"].isEnabled()
+    assert bar.flatten_button.text() == "Insert Flatten Before 6 (Linear)"
+    qtbot.mouseClick(bar.flatten_button, Qt.MouseButton.LeftButton)
+    assert [s.type for s in window.pipeline.config.layers][5:] == ["MaxPool2d", "Flatten",
+                                                                    "Linear"]
+    assert window.report.output_shape == (1, 10) and not window.report.notes
+    assert not bar.isVisible()
+    assert window.last_result.layers[7].output_shape == (1, 10)
+    window.window_actions["undo"].trigger()  # one step takes the Flatten out again
+    assert [s.type for s in window.pipeline.config.layers][5:] == ["MaxPool2d", "Linear"]
+    assert bar.isVisible()
+    click_row(qtbot, window, 6)
+    window.window_actions["insert_flatten"].trigger()  # Layer > Insert Flatten Before
+    assert [s.type for s in window.pipeline.config.layers][6:] == ["Flatten", "Linear"]

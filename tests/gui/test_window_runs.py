@@ -66,11 +66,17 @@ def test_switch_input_to_a_sample_image(qtbot):
     assert w.pipeline.config.input.size == (20, size.width())
     assert w.last_result.input.shape == (1, 1, 20, size.width())
 
-    # RGB: conv1 pins in_channels=1, so the pinned value no longer fits and is flagged
-    panel.mode.setFocus()
-    qtbot.keyClicks(panel.mode, "RGB")
+    # RGB: conv1's in_channels is on auto and follows the 3 channels
+    with qtbot.waitSignal(w.runner.resultShown, timeout=RESULT_TIMEOUT_MS):
+        panel.mode.setFocus()
+        qtbot.keyClicks(panel.mode, "RGB")
     assert w.pipeline.config.input.mode == "RGB"
     assert "torch.Size([1, 3, 20, " in panel.shape_label.text()
+    assert w.report.ok and w.report.layers[0].kwargs["in_channels"] == 3
+    assert w.last_result.layers[0].params["weight"].shape[1] == 3
+    # pinned at 1, it no longer fits and is flagged
+    spec = w.pipeline.config.layers[0]
+    w.pipeline.replace_layer(0, spec.with_params(in_channels=1), "pin in_channels")
     assert not w.report.ok
     problem = w.report.problems[0]
     assert problem.field == "in_channels" and "3" in problem.message

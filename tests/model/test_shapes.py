@@ -165,17 +165,27 @@ def test_tutorial_examples_are_the_issues_layers(examples_dir):
     def layers(name):
         return [spec.to_dict() for spec in load_config(examples_dir / name).layers]
 
+    def resolved(name, keys):
+        """The channel counts the layers get: the examples leave in_channels on auto, so that
+        changing one layer's channels does not break the next."""
+        config = load_config(examples_dir / name)
+        report = infer(config.layers, config.input.shape)
+        return [{k: info.kwargs[k] for k in keys} for info in report.layers
+                if info.spec.type.startswith("Conv")]
+
     strip = [{k: v for k, v in d.items() if k != "name"} for d in layers(
         "tutorial_conv2d_stack.json")]
     assert strip == [
-        {"type": "Conv2d", "in_channels": 1, "out_channels": 20, "kernel_size": 3},
+        {"type": "Conv2d", "out_channels": 20, "kernel_size": 3},
         {"type": "ReLU"},
-        {"type": "Conv2d", "in_channels": 20, "out_channels": 4, "kernel_size": 3},
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3},
         {"type": "ReLU"}]
+    assert resolved("tutorial_conv2d_stack.json", ["in_channels", "out_channels"]) == [
+        {"in_channels": 1, "out_channels": 20}, {"in_channels": 20, "out_channels": 4}]
     conv1d = load_config(examples_dir / "tutorial_conv1d.json")
     assert conv1d.input.shape == (2, 4, 5)
-    assert conv1d.layers[0].kwargs == {"in_channels": 4, "out_channels": 3, "kernel_size": 3,
-                                       "stride": 2}
+    assert conv1d.layers[0].kwargs == {"out_channels": 3, "kernel_size": 3, "stride": 2}
+    assert resolved("tutorial_conv1d.json", ["in_channels"]) == [{"in_channels": 4}]
     pool = load_config(examples_dir / "tutorial_maxpool1d.json")
     assert pool.input.shape == (2, 3, 5)
     assert pool.layers[0].kwargs == {"kernel_size": 3, "stride": 2, "return_indices": True}
@@ -188,3 +198,61 @@ def test_fmt_shape():
     assert fmt_shape((1, 10, 24, 24)) == "torch.Size([1, 10, 24, 24])"
     assert fmt_shape(None) == "?"
     assert fmt_shape(()) == "torch.Size([])"
+
+
+def test_groups_on_an_auto_in_channels_names_both_counts():
+    report = infer([L("Conv2d", out_channels=10, kernel_size=3),
+                    L("Conv2d", "c", out_channels=20, kernel_size=3, groups=3)], (1, 1, 9, 9))
+    (problem,) = report.layers[1].problems
+    assert str(problem) == ("c (Conv2d) groups: groups=3 must divide in_channels=10 and "
+                            "out_channels=20; try 1, 2, 5 or 10")
+
+
+def test_an_unpool_whose_own_pool_lost_return_indices_says_which_pool_and_the_fix():
+    pool = L("MaxPool2d", "pool1", kernel_size=2, return_indices=True)
+    conv = L("Conv2d", "conv", out_channels=4, kernel_size=3, padding=1)
+    own = L("MaxPool2d", "pool2", kernel_size=2)  # return_indices lost
+    unpool = L("MaxUnpool2d", "unpool", kernel_size=2)
+    # shapes differ: the message names the pool it pairs with and the one to fix
+    report = infer([pool, conv, own, unpool], (1, 1, 8, 8))
+    (problem,) = report.layers[3].problems
+    assert str(problem) == (
+        "unpool (MaxUnpool2d): pairs with pool1 (MaxPool2d), because the nearer pool2 "
+        "(MaxPool2d) has return_indices=False, and gets torch.Size([1, 4, 2, 2]) but the "
+        "indices of pool1 (MaxPool2d) are torch.Size([1, 1, 4, 4]); set return_indices=True "
+        "on pool2 (MaxPool2d), the nearest MaxPool2d before it, so that it pairs with that one")
+    assert "layers between" not in str(problem)
+    # no pool with indices at all: the nearest one is the fix
+    report = infer([own, unpool], (1, 1, 8, 8))
+    assert report.layers[1].problems[0].fix == ("set return_indices=True on pool2 (MaxPool2d), "
+                                                "the nearest MaxPool2d before it, so that it "
+                                                "pairs with that one")
+    # shapes that happen to fit: it runs, with a warning that names both pools
+    same = L("MaxPool2d", "pool2", kernel_size=1)
+    report = infer([pool, same, unpool], (1, 1, 8, 8))
+    assert report.ok and report.layers[2].indices_from == 0
+    (note,) = report.layers[2].notes
+    assert str(note) == ("unpool (MaxUnpool2d): pairs with pool1 (MaxPool2d), not with the "
+                         "nearer pool2 (MaxPool2d), which has return_indices=False; set "
+                         "return_indices=True on pool2 (MaxPool2d) if this unpool should undo it")
+    # its own pool with indices: the layers in between are the cause
+    report = infer([L("MaxPool2d", "pool1", kernel_size=2, return_indices=True), conv, unpool],
+                   (1, 1, 8, 8))
+    assert report.layers[2].problems[0].fix == ("it pairs with pool1 (MaxPool2d), so the layers "
+                                                "between them must keep the shape")
+    assert report.layers[2].notes == []
+
+
+def test_a_linear_on_a_map_runs_with_a_warning_and_the_flatten_fix():
+    report = infer([L("Conv2d", out_channels=20, kernel_size=5),
+                    L("Linear", "fc", out_features=10)], (1, 1, 8, 8))
+    assert report.ok and report.output_shape == (1, 20, 4, 10)
+    (note,) = report.layers[1].notes
+    assert str(note) == ("fc (Linear): acts on the last dimension only: it gets "
+                         "torch.Size([1, 20, 4, 4]), treats each of its 80 rows of 4 values as a "
+                         "separate input and gives torch.Size([1, 20, 4, 10]); insert a Flatten "
+                         "before it so that it sees every value of a batch item")
+    assert note.action == "insert_flatten" and report.notes == [note]
+    flat = infer([L("Conv2d", out_channels=20, kernel_size=5), L("Flatten"),
+                  L("Linear", "fc", out_features=10)], (1, 1, 8, 8))
+    assert flat.ok and flat.notes == [] and flat.output_shape == (1, 10)

@@ -7,15 +7,41 @@ from html import escape
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
+from ...model.shapes import fmt_shape
 from ...model.spec import Objective, Unit
 from .base import DIVERGING, Panel, SourceBar, arrays
 from .channel_grid import ChannelGrid
-from .data import batch_count, batch_item, kernels_of
+from .colour_scale import ColourScale
+from .data import batch_count, batch_item, kernel_inputs, kernels_of
 
 HINT = ("Hover for values. Click a channel to see it large with its kernels; double-click a "
         "unit to back-propagate from it alone (see Gradients and Receptive field).")
+
+
+def grid_slide(panel, grid: ChannelGrid, name: str, shape, width: int):
+    """A slide of ``grid``'s page: "conv1 (Conv2d) output, batch 0: torch.Size([...])"."""
+    from .slides import Slide
+
+    figure = grid.slide_figure(width)
+    if figure is None:
+        return None
+    title = panel.tr("{array}, batch {batch}: {shape}").format(
+        array=name, batch=panel.source.batch, shape=fmt_shape(tuple(shape)))
+    if grid.pages > 1:
+        m = grid.mosaic
+        title = panel.tr("{array}, batch {batch}, channels {first}\u2013{last}: {shape}").format(
+            array=name, batch=panel.source.batch, first=m.first, last=m.first + m.count - 1,
+            shape=fmt_shape(tuple(shape)))
+    return Slide(title, [figure])
 
 
 def unit_objective(layer: int, array: np.ndarray, batch: int, channel: int,
@@ -28,31 +54,79 @@ def unit_objective(layer: int, array: np.ndarray, batch: int, channel: int,
                      position=tuple(int(p) for p in position))
 
 
+class CaptionedGrid:
+    """A small channel grid with a caption above it and its colour scale below: three widgets
+    the detail lays out in a grid, so that side-by-side maps stay level."""
+
+    def __init__(self, grid: ChannelGrid):
+        self.grid = grid
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
+        self.scale = ColourScale()
+        self.visible = False
+
+    def place(self, layout: QGridLayout, column: int) -> None:
+        layout.addWidget(self.caption, 0, column)
+        layout.addWidget(self.grid, 1, column)
+        layout.addWidget(self.scale, 2, column)
+
+    def _set_visible(self, visible: bool, scale: bool = True) -> None:
+        self.visible = visible
+        self.caption.setVisible(visible)
+        self.grid.setVisible(visible)
+        self.scale.setVisible(visible and scale)
+
+    def show_data(self, caption: str, *args, **kwargs) -> None:
+        """``grid.set_data(*args, **kwargs)`` under ``caption``, with its colour scale (a
+        vector's bars have their values on an axis: no scale)."""
+        self.grid.set_data(*args, **kwargs)
+        self.caption.setText(caption)
+        image = self.grid.item is not None and self.grid.kind == "image"
+        self.scale.set_scale(self.grid.cmap, self.grid.levels if image else None)
+        self._set_visible(self.grid.item is not None, image)
+
+    def clear(self) -> None:
+        self.grid.set_data(None)
+        self._set_visible(False)
+
+
 class ChannelDetail(QWidget):
     """One channel large with its gradient beside it, the kernels that made it, and a sentence
-    on how it is computed."""
+    on how it is computed. Each map has a caption and a colour scale."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.heading = QLabel("Click a channel")
+        self.heading = QLabel(self.tr("Click a channel"))
         self.heading.setWordWrap(True)
         self.big = ChannelGrid(controls=False)
         self.grad = ChannelGrid(cmap=DIVERGING, controls=False)
         self.kernels = ChannelGrid(cmap=DIVERGING, controls=False)
+        self.boxes = {name: CaptionedGrid(grid) for name, grid in
+                      (("big", self.big), ("grad", self.grad), ("kernels", self.kernels))}
         self.text = QLabel()
         self.text.setWordWrap(True)
-        self.backprop = QPushButton("Back-propagate from this unit")
-        self.backprop.setToolTip("Make this single output value the objective of backward: "
-                                 "the gradients then show what influences it.")
+        self.backprop = QPushButton(self.tr("Back-propagate from this unit"))
+        self.backprop.setToolTip(self.tr("Make this single output value the objective of "
+                                         "backward: the gradients then show what influences "
+                                         "it."))
         self.backprop.setEnabled(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
-        maps = QHBoxLayout()
-        maps.addWidget(self.big)
-        maps.addWidget(self.grad)
+        maps = QGridLayout()
+        maps.setVerticalSpacing(3)
+        maps.setHorizontalSpacing(12)  # the two colour scales' numbers apart
+        self.boxes["big"].place(maps, 0)
+        self.boxes["grad"].place(maps, 1)
+        maps.setRowStretch(1, 1)
         layout.addLayout(maps, 3)
-        layout.addWidget(self.kernels, 2)
+        kernels = QGridLayout()
+        kernels.setSpacing(3)
+        self.boxes["kernels"].place(kernels, 0)
+        kernels.setRowStretch(1, 1)
+        layout.addLayout(kernels, 2)
         layout.addWidget(self.text)
         layout.addStretch(0)
         layout.addWidget(self.backprop)
@@ -62,35 +136,54 @@ class ChannelDetail(QWidget):
         """Channel ``channel`` of one batch ``item`` (and of its gradient ``grad``) of the
         output of ``layer`` (a LayerResult; None for the input)."""
         self.big.cmap_box.setCurrentText(cmap)
-        for grid, values, what in ((self.big, item, name), (self.grad, grad, name + ".grad")):
-            grid.setVisible(values is not None)
+        short = "input" if layer is None else "output"  # the heading names the layer
+        for key, values, what in (("big", item, name), ("grad", grad, name + ".grad")):
+            box, grid = self.boxes[key], self.boxes[key].grid
             if values is None:
+                box.clear()
                 continue
+            array = short + what[len(name):]
+            caption = self.tr("{array}[{batch}, {channel}]").format(array=array, batch=batch,
+                                                                      channel=channel)
             if values.ndim == 1:  # a vector: the feature is the "channel"
-                grid.set_data(values, what, (batch,), ("batch", "feature"))
+                caption = self.tr("{array}[{batch}]").format(array=array, batch=batch)
+                box.show_data(caption, values, what, (batch,), ("batch", "feature"))
             else:
-                grid.set_data(values[channel:channel + 1], what, (batch,), ("batch", "channel"),
-                              offset=channel)
-            grid.mark(channel, position)
+                box.show_data(caption, values[channel:channel + 1], what, (batch,),
+                              ("batch", "channel"), offset=channel)
+            # the unit picked, if any (a whole channel alone in its view needs no outline)
+            grid.mark(channel if position else None, position)
         where = ", ".join(str(i) for i in (batch, channel, *position))
         self.heading.setText(f"<b>{escape(name)}[{batch}, {channel}]</b>" + (
             f" \u2014 picked unit [{where}]" if position else ""))
+        box = self.boxes["kernels"]
         if layer is None:
-            self.kernels.set_data(None)
-            self.kernels.hide()
-            self.text.setText("The input has no kernels: it is the data itself.")
+            box.clear()
+            self.text.setText(self.tr("The input has no kernels: it is the data itself."))
             return
         kern, kname, text = kernels_of(layer, channel)
         self.text.setText(text)
-        self.kernels.setVisible(kern is not None)
-        words = ("in feature",) if kern is not None and kern.ndim == 1 else ("in channel",)
-        self.kernels.set_data(kern, kname, (), words)
+        if kern is None:
+            box.clear()
+            return
+        if kern.ndim == 1:
+            box.show_data(self.tr("{weight}: one weight per input feature").format(
+                weight=kname), kern, kname, (), ("in feature",))
+            return
+        inputs = kernel_inputs(layer, channel)
+        first = inputs[0] if inputs else 0
+        if len(kern) == 1:
+            caption = self.tr("{weight}: the kernel for input channel {first}").format(
+                weight=kname, first=first)
+        else:
+            caption = self.tr("{weight}: one kernel for each of input channels {first}\u2013{last}")
+            caption = caption.format(weight=kname, first=first, last=first + len(kern) - 1)
+        box.show_data(caption, kern, kname, (), ("in channel",), first_label=first)
 
     def clear(self) -> None:
-        self.heading.setText("Click a channel")
-        for grid in (self.big, self.grad, self.kernels):
-            grid.set_data(None)
-            grid.hide()
+        self.heading.setText(self.tr("Click a channel"))
+        for box in self.boxes.values():
+            box.clear()
         self.text.setText("")
         self.backprop.setEnabled(False)
 
@@ -201,7 +294,7 @@ class ActivationPanel(Panel):
         self.picked = (key, unit.channel, tuple(unit.position))
         self._unit_batch = unit.batch
         if key != self.source.key:
-            self._pending = key
+            self._pending, self._pending_mark = key, None
         self.refresh()
 
     def _on_grid_unit_double_clicked(self, channel: int, position: tuple) -> None:
@@ -212,6 +305,14 @@ class ActivationPanel(Panel):
         objective = self._objective()
         if objective is not None:
             self.objectiveRequested.emit(objective)
+
+    def slide(self, width: int):
+        """The grid for a slide: the layer, batch item and torch.Size in the title."""
+        self.ensure_fresh()
+        current = self._current() if self.result is not None else None
+        if current is None:
+            return None
+        return grid_slide(self, self.grid, current[1], current[2].shape, width)
 
     def export_image(self, path) -> bool:
         self.ensure_fresh()

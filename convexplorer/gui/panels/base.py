@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel,
 from ...engine.results import RunResult
 from ...model.shapes import ShapeReport, fmt_shape, infer
 from .data import blend, to_rgb
+from .value_labels import ValueLabels
 
 # Shown name -> pyqtgraph colour map name ("gray" is built here).
 COLORMAPS = {"viridis": "viridis", "magma": "magma", "gray": "gray",
@@ -79,6 +80,7 @@ class Panel(QWidget):
         self.report: ShapeReport | None = None
         self.selection: int | None = None
         self._pending: int | None = None
+        self._pending_mark: tuple | None = None  # (chooser, its picks) while still pending
         self._stale = False
 
     def set_result(self, result: RunResult | None, report: ShapeReport | None) -> None:
@@ -90,16 +92,27 @@ class Panel(QWidget):
     def set_selection(self, index: int | None) -> None:
         self.selection = index
         self._pending = index
+        self._pending_mark = None
         self.refresh()
 
     def _follow_selection(self, chooser: LayerChooser, key=None) -> None:
         """Point ``chooser`` at the stack's newly selected layer (``key`` maps the layer index
-        to a chooser key), once per selection, so the panel's own choice is kept otherwise."""
-        if self._pending is not None:
-            chooser.blockSignals(True)
-            chooser.select_key(self._pending if key is None else key(self._pending))
-            chooser.blockSignals(False)
-            self._pending = None
+        to a chooser key), once per selection, so the panel's own choice is kept otherwise.
+        A layer the result does not hold yet (one just added, its run still to come) stays
+        pending until a result has it, unless the user picks another item meanwhile."""
+        if self._pending is None:
+            return
+        mark = self._pending_mark
+        if mark is not None and mark[0] is chooser and mark[1] != chooser.picks:
+            self._pending = self._pending_mark = None  # the user's own pick wins
+            return
+        chooser.blockSignals(True)
+        found = chooser.select_key(self._pending if key is None else key(self._pending))
+        chooser.blockSignals(False)
+        if found:
+            self._pending = self._pending_mark = None
+        else:
+            self._pending_mark = (chooser, chooser.picks)
 
     def refresh(self) -> None:
         """Redraw now if visible, else when next shown."""
@@ -123,6 +136,10 @@ class Panel(QWidget):
         """What the panel shows, at data resolution (None: nothing to export)."""
         return None
 
+    def slide(self, width: int):
+        """What the panel shows, for ``slides.export_slide`` (None: the panel as drawn)."""
+        return None
+
     def export_image(self, path) -> bool:
         self.ensure_fresh()
         rgb = self.export_rgb()
@@ -131,6 +148,7 @@ class Panel(QWidget):
         return save_rgb(rgb, path)
 
 
+MAX_POSITIONS = 64  # a 1-D strip at most this long gets a row of position numbers
 CHOOSER_FRAME = 40  # pixels of a combo box beside its text: frame and arrow
 
 
@@ -147,6 +165,7 @@ class LayerChooser(QComboBox):
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self._width = 0
         self._items: list = []
+        self.picks = 0  # changes made with signals on: the user's (panels block their own)
         self.currentIndexChanged.connect(self._on_index_changed)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -191,6 +210,7 @@ class LayerChooser(QComboBox):
         return at >= 0
 
     def _on_index_changed(self, _index: int) -> None:
+        self.picks += 1
         self.setToolTip(self.currentText())  # the whole text, where the box cuts it short
         self.keyChanged.emit(self.key())
 
@@ -215,6 +235,11 @@ class MapView:
         self.overlay = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.view.addItem(self.overlay)
+        self.cells = ValueLabels()  # numbers in the cells, where they fit
+        self.positions = ValueLabels()  # a 1-D strip's positions, in a row below it
+        self.positions.colour = QColor(170, 170, 170)
+        self.view.addItem(self.cells, ignoreBounds=True)
+        self.view.addItem(self.positions, ignoreBounds=True)
         self.values: np.ndarray | None = None
         self.levels = (0.0, 1.0)
         self.cmap = "gray"
@@ -226,6 +251,8 @@ class MapView:
 
     def set_map(self, values: np.ndarray | None, cmap: str = "gray", levels=None) -> None:
         self.clear_marks()
+        self.cells.clear()
+        self.positions.clear()
         self.values, self.cmap = values, cmap
         if values is None:
             self.image.clear()
@@ -240,10 +267,26 @@ class MapView:
         self.levels = (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
         self.image.setImage(values, levels=self.levels, autoLevels=False)
         self.image.setColorMap(colormap(cmap))
-        one_d = values.shape[0] == 1 and values.shape[1] > 1
-        self.view.setAspectLocked(not one_d)
-        self.view.autoRange(padding=0.02)
+        length = values.shape[1]
+        if values.shape[0] == 1 and length > 1:
+            # a 1-D strip: square cells while short, a band a sixth as high as it is long
+            # when long (not tall bars), with its positions in a row below while they fit
+            self.view.setAspectLocked(True, ratio=1.0 / max(1.0, length / 6))
+            rows = 1.0
+            if length <= MAX_POSITIONS:
+                self.positions.set_labels(np.arange(length) + 0.5, np.full(length, 1.5),
+                                          [str(i) for i in range(length)])
+                rows = 2.0
+            self.view.setRange(QRectF(0, 0, length, rows), padding=0.02)
+        else:
+            self.view.setAspectLocked(True)
+            self.view.autoRange(padding=0.02)
         self.set_overlay(None)
+
+    def set_cell_labels(self, texts: np.ndarray, dark: np.ndarray | None = None) -> None:
+        """A number (or any short text) in each cell, drawn where it fits at the zoom."""
+        self.cells.set_cells(texts if texts.ndim == 2 else texts[None],
+                             None if dark is None else (dark if dark.ndim == 2 else dark[None]))
 
     def set_overlay(self, rgba: np.ndarray | None) -> None:
         self.rgba = rgba

@@ -15,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers ImageExporter)
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsRectItem,
@@ -34,15 +35,32 @@ from .data import (
     compose,
     downsample,
     kind_of,
+    label_band_for,
     page_layout,
     quantize,
     scale,
     to_rgb,
 )
 from .indexed_image import IndexedImageItem
+from .value_labels import ValueLabels
 
 BAND = 1.25  # height of one curve band (the curve uses 0..1 of it)
 MAX_BARS = 2048  # above this a vector is drawn as a curve
+MAX_MARKERS = 64  # curves at most this long get a marker at each position
+MAX_VALUES = 512  # points (positions x channels) that may get their value written
+
+
+class IntegerAxis(pg.AxisItem):
+    """An axis of positions or features: ticks only at whole numbers (never 0.2, 0.8)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph override
+        levels = [(max(1.0, float(round(spacing))), offset)
+                  for spacing, offset in super().tickSpacing(minVal, maxVal, size)
+                  if spacing >= 0.99]
+        return levels or [(1.0, 0.0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        return [str(int(round(v))) for v in values]
 
 
 class ChannelGrid(QWidget):
@@ -65,6 +83,7 @@ class ChannelGrid(QWidget):
         self._home: QRectF | None = None  # the whole page, until the user zooms or pans
         self._zoomed = False
         self.offset = 0
+        self.first_label = 0
 
         self.cmap_box = QComboBox()
         self.cmap_box.addItems(list(COLORMAPS))
@@ -129,6 +148,7 @@ class ChannelGrid(QWidget):
         self.scale_box.currentIndexChanged.connect(self._on_style_changed)
         self.page_box.valueChanged.connect(self._on_page_changed)
         self.view.sigRangeChangedManually.connect(self._on_view_zoomed)
+        self.view.sigResized.connect(self._on_view_resized)
         self._connect_mouse(self.image_widget)
 
     def _connect_mouse(self, widget: pg.GraphicsLayoutWidget) -> None:
@@ -139,12 +159,16 @@ class ChannelGrid(QWidget):
         """The curve/bar plot, built the first time a 1-D map or a vector is shown."""
         if self.plot is None:
             self.plot_widget = pg.GraphicsLayoutWidget()
-            self.plot = self.plot_widget.addPlot(row=0, col=0, enableMenu=False)
+            self.plot = self.plot_widget.addPlot(
+                row=0, col=0, enableMenu=False, axisItems={"bottom": IntegerAxis("bottom")})
             self.curve = pg.PlotDataItem(pen=pg.mkPen("#4fc3f7", width=1.5), connect="finite",
                                          autoDownsample=True, clipToView=True)
             self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush="#4fc3f7")
+            self.values_text = ValueLabels()  # each point's value, where it fits
+            self.values_text.colour = QColor(220, 220, 220)
             self.plot.addItem(self.curve)
             self.plot.addItem(self.bars)
+            self.plot.addItem(self.values_text, ignoreBounds=True)  # not part of the range
             self.stack.addWidget(self.plot_widget)
             self._connect_mouse(self.plot_widget)
         return self.plot
@@ -165,14 +189,18 @@ class ChannelGrid(QWidget):
         return -(-self.item.shape[0] // MAX_PAGE)
 
     def set_data(self, item: np.ndarray | None, name: str = "", prefix: tuple[int, ...] = (),
-                 words: tuple[str, ...] = ("channel",), offset: int = 0) -> None:
+                 words: tuple[str, ...] = ("channel",), offset: int = 0,
+                 first_label: int | None = None) -> None:
         """Show one batch item: (C, H, W), (C, L) or (F,). ``name`` and ``prefix`` make the
         read-out's index (``name[prefix..., channel, y, x]``); ``words`` name the prefix
         indices and the channel axis; ``offset`` is the number of the item's first channel
-        (when showing a slice of channels)."""
+        (when showing a slice of channels); ``first_label`` the number its first channel is
+        labelled with, where that differs (a grouped conv's kernels: the input channel each
+        one sees)."""
         old = None if self.item is None else self.item.shape[0]
         self.item, self.name, self.prefix, self.words = item, name, tuple(prefix), words
         self.offset = offset
+        self.first_label = offset if first_label is None else first_label
         if item is None:
             self.image.clear()
             if self.plot is not None:
@@ -196,6 +224,12 @@ class ChannelGrid(QWidget):
         super().resizeEvent(event)
         if self._home is not None and not self._zoomed:
             self.view.setRange(self._home, padding=0.02)
+
+    def _on_view_resized(self, *_) -> None:
+        m = self.mosaic
+        if self.item is not None and self.kind == "image" and m is not None and \
+                m.top != m.factor * self._label_band(m):
+            self._draw_image()  # the numbers' band follows the view's size
 
     def _on_style_changed(self, *_):
         self._redraw()
@@ -241,23 +275,31 @@ class ChannelGrid(QWidget):
     def _draw_image(self) -> None:
         c, h, w = self.item.shape
         m = page_layout(c, h, w, self.page)
+        m = replace(m, top=m.factor * self._label_band(m))
         self.mosaic = m
         last = m.first + m.count - 1
         self.page_label.setText(f"channels {m.first}\u2013{last} of {c}" if self.pages > 1
                                 else f"{c} channel{'s' if c != 1 else ''}")
         # indices into a colour table (gaps transparent): drawn without a per-pixel lookup
         indices = quantize(downsample(self._values, m.factor), self.levels)
-        self.image.set_image(compose(indices, replace(m, factor=1), fill=0),
+        self.image.set_image(compose(indices, replace(m, factor=1, top=m.top // m.factor),
+                                     fill=0),
                              index_table(self.cmap))
         height, width = m.size
         self.image.set_rect(QRectF(0, 0, width, height))
-        if self._geometry != (m, c):
-            self._geometry = (m, c)
+        if self._geometry != (m, c, self.first_label):
+            self._geometry = (m, c, self.first_label)
             self._home = QRectF(0, 0, width, height)
             self._zoomed = False
             self.view.setRange(self._home, padding=0.02)
             self._place_labels(m)
             self._mark.hide()
+
+    def _label_band(self, m: Mosaic) -> int:
+        """Display pixels of band above each map for its number, at the view's size."""
+        rect = self.view.boundingRect()
+        return label_band_for(m, rect.width(), rect.height(),
+                              QFontMetricsF(self.image_widget.font()).height())
 
     def _place_labels(self, m: Mosaic) -> None:
         if m.count <= 1 or m.count > MAX_PAGE:
@@ -266,10 +308,10 @@ class ChannelGrid(QWidget):
         labels = []
         for ch in range(m.first, m.first + m.count):
             y, x = m.origin(ch)
-            labels.append((x, y, str(ch)))
+            labels.append((x, y, str(ch + self.first_label)))
         height, width = m.size
-        self.channel_labels.set_labels(labels, QRectF(0, 0, width, height),
-                                       float(min(m.h, m.w)))
+        self.channel_labels.set_labels(labels, QRectF(0, 0, width, height), float(m.w),
+                                       float(m.top))
 
     def _draw_plot(self) -> None:
         item = self._values
@@ -285,9 +327,16 @@ class ChannelGrid(QWidget):
                 self.curve.setData([], [])
             else:
                 self.curve.setData(x, item)
+            self._write_values(x, np.maximum(item, 0), self.item, (1.0, max(hi - lo, 1e-12)),
+                               lines=2.0)
             left.setTicks(None)
             self.plot.setLabel("bottom", "feature")
             self.plot.autoRange()
+            if item.shape[0] <= MAX_MARKERS:  # whole bars, room for their values above
+                top, bottom = max(float(item.max()), 0.0), min(float(item.min()), 0.0)
+                self.plot.setRange(xRange=(-0.6, item.shape[0] - 0.4),
+                                   yRange=(bottom, top + 0.12 * ((top - bottom) or 1.0)),
+                                   padding=0)
             return
         c, length = self.item.shape
         first = self.page * MAX_PAGE
@@ -298,12 +347,29 @@ class ChannelGrid(QWidget):
         base = (count - 1 - np.arange(count))[:, None] * BAND
         y = np.concatenate([base + t, np.full((count, 1), np.nan)], axis=1).ravel()
         x = np.tile(np.append(np.arange(length, dtype=float), np.nan), count)
-        self.curve.setData(x, y)
+        marked = length <= MAX_MARKERS
+        self.curve.setData(x, y, symbol="o" if marked else None, symbolSize=6,
+                           symbolPen=None, symbolBrush="#4fc3f7")
+        first_shown = self.page * MAX_PAGE
+        raw = self.item[first_shown:first_shown + count]
+        self._write_values(np.tile(np.arange(length, dtype=float), count),
+                           (base + t).ravel(), raw, (1.0, BAND), lines=4.0)
         step = max(1, count // 16)
-        left.setTicks([[((count - 1 - i) * BAND + 0.5, f"c{first + i}")
+        left.setTicks([[((count - 1 - i) * BAND + 0.5, f"c{first + i + self.first_label}")
                         for i in range(0, count, step)]])
         self.plot.setLabel("bottom", "position")
         self.plot.autoRange()
+        if marked:  # whole markers at the ends, room for the values above the top curve
+            self.plot.setRange(xRange=(-0.3, length - 0.7),
+                               yRange=(-0.05, count * BAND + 0.1), padding=0)
+
+    def _write_values(self, xs, ys, raw: np.ndarray, spacing, lines: float) -> None:
+        """Each point's value above it, drawn where neighbours leave room (few points)."""
+        if raw.size > MAX_VALUES:
+            self.values_text.clear()
+            return
+        self.values_text.set_labels(xs, ys, [f"{v:.3g}" for v in raw.ravel()], spacing,
+                                    above=True, lines=lines)
 
     # -- read-out and clicks --------------------------------------------------------------------
     def unit_at(self, scene_pos) -> tuple[int, tuple[int, ...]] | None:
@@ -352,7 +418,8 @@ class ChannelGrid(QWidget):
     def readout_text(self, channel: int, position: tuple[int, ...]) -> str:
         value = float(self.item[(channel - self.offset, *position)])
         index = ", ".join(str(i) for i in (*self.prefix, channel, *position))
-        names = [f"{w} {i}" for w, i in zip(self.words, (*self.prefix, channel))]
+        label = channel - self.offset + self.first_label
+        names = [f"{w} {i}" for w, i in zip(self.words, (*self.prefix, label))]
         axes = ("y", "x") if len(position) == 2 else ("position",)
         names += [f"{a} {p}" for a, p in zip(axes, position)]
         return f"{self.name}[{index}] = {value:.6g}    ({', '.join(names)})"
@@ -397,8 +464,25 @@ class ChannelGrid(QWidget):
         """The current page at data resolution (one pixel per value, 1-pixel gaps)."""
         if self.item is None or self.kind != "image":
             return None
-        full = replace(self.mosaic, factor=1)
+        full = replace(self.mosaic, factor=1, top=0)
         return to_rgb(compose(self._values, full), self.levels, lut(self.cmap))
+
+    def slide_figure(self, width: int, caption: str = ""):
+        """The current page for a slide (``slides``): the maps, or the plot drawn ``width``
+        pixels wide; None if nothing is shown."""
+        from .slides import GridFigure, ImageFigure
+
+        if self.item is None:
+            return None
+        if self.kind == "image":
+            return GridFigure(self._values, replace(self.mosaic, factor=1, top=0), self.cmap,
+                              tuple(self.levels), self.first_label, caption)
+        # as wide as the slide allows, at most about 0.6 of the slide's width high
+        inner = width * (1 - 2 / 80)
+        aspect = self.plot.height() / max(self.plot.width(), 1)
+        exporter = pg.exporters.ImageExporter(self.plot)
+        exporter.parameters()["width"] = int(min(inner, 0.6 * width / max(aspect, 1e-3)))
+        return ImageFigure(exporter.export(toBytes=True), caption)
 
     def export_image(self, path) -> bool:
         rgb = self.export_rgb()

@@ -3,8 +3,9 @@
 One pyqtgraph ``TextItem`` per channel cost about 1 ms each to create and place, on every
 change of the number or size of the channels (that is, on most shape edits: 64 of them were
 most of a large redraw). This item keeps a list of (x, y, text) and paints the numbers in
-screen pixels at the top-left corner of each cell, so they stay readable at any zoom; while the
-cells are too small on screen to hold a number, it paints none rather than cover the data.
+screen pixels in the empty band the mosaic leaves above each map (``data.Mosaic.top``), so they
+stay readable at any zoom and never cover a value; while the band is too small on screen to
+hold a number, it paints none.
 """
 
 from __future__ import annotations
@@ -13,30 +14,33 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFontMetricsF, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
-TEXT = QColor(255, 255, 255)
-BACK = QColor(0, 0, 0, 110)  # the same look as the TextItems it replaces
+TEXT = QColor(230, 230, 230)
 PAD = 2.0  # pixels either side of a number
 
 
 class ChannelLabels(QGraphicsItem):
-    """Channel numbers at the top-left corner of each cell of a mosaic (view coordinates in,
-    screen pixels out)."""
+    """Channel numbers in the band above each map of a mosaic (view coordinates in, screen
+    pixels out)."""
 
     def __init__(self, parent: QGraphicsItem | None = None):
         super().__init__(parent)
         self._labels: list[tuple[float, float, str]] = []
         self._rect = QRectF()
         self._cell = 0.0
+        self._band = 0.0
         self._font = ""
         self._texts: dict[str, tuple[QStaticText, float]] = {}  # laid-out numbers, widths
+        self.painted = 0  # numbers painted at the last paint (for tests)
         self.setZValue(5)  # above the image, below the hover mark
 
     def set_labels(self, labels: list[tuple[float, float, str]], rect: QRectF,
-                   cell: float) -> None:
-        """``labels``: (x, y, text) of each cell's top-left corner, in view coordinates;
-        ``rect``: the mosaic; ``cell``: the smaller side of a cell, in view units."""
+                   cell: float, band: float = 0.0) -> None:
+        """``labels``: (x, y, text) of each map's top-left corner, in view coordinates;
+        ``rect``: the mosaic; ``cell``: a map's width; ``band``: the height of the empty band
+        above each map, in view units (0: no room, no numbers)."""
         self.prepareGeometryChange()
         self._labels, self._rect, self._cell = list(labels), QRectF(rect), float(cell)
+        self._band = float(band)
         self.update()
 
     def labels(self) -> list[str]:
@@ -44,12 +48,13 @@ class ChannelLabels(QGraphicsItem):
         return [text for _x, _y, text in self._labels]
 
     def fits(self, scale: float, metrics: QFontMetricsF) -> bool:
-        """Whether a cell, ``scale`` screen pixels per view unit, holds the widest number."""
-        if not self._labels:
+        """Whether the band above a map, ``scale`` screen pixels per view unit, holds the
+        widest number."""
+        if not self._labels or self._band <= 0:
             return False
         widest = max(self._labels, key=lambda label: len(label[2]))[2]
         return (self._cell * scale >= metrics.horizontalAdvance(widest) + 2 * PAD
-                and self._cell * scale >= metrics.height())
+                and self._band * scale >= metrics.height() - 2)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return self._rect
@@ -59,8 +64,9 @@ class ChannelLabels(QGraphicsItem):
             return
         t = painter.transform()
         metrics = QFontMetricsF(painter.font())
+        self.painted = 0
         if not self.fits(min(abs(t.m11()), abs(t.m22())), metrics):
-            return  # cells smaller than a number: the numbers would hide the data
+            return  # a band too small for a number: none rather than numbers on the data
         painter.save()
         painter.resetTransform()  # paint in screen pixels: numbers do not grow with zoom
         painter.setPen(TEXT)
@@ -74,7 +80,7 @@ class ChannelLabels(QGraphicsItem):
                 static = QStaticText(text)
                 static.prepare(QTransform(), painter.font())
                 laid = self._texts[text] = (static, metrics.horizontalAdvance(text))
-            p = t.map(QPointF(x, y))
-            painter.fillRect(QRectF(p.x(), p.y(), laid[1] + 2 * PAD, height), BACK)
-            painter.drawStaticText(QPointF(p.x() + PAD, p.y()), laid[0])
+            p = t.map(QPointF(x, y))  # the map's corner: the band ends there
+            painter.drawStaticText(QPointF(p.x() + PAD, p.y() - height), laid[0])
+            self.painted += 1
         painter.restore()

@@ -59,7 +59,9 @@ def scale(item: np.ndarray, per_channel: bool, diverging: bool) -> tuple[np.ndar
 @dataclass(frozen=True)
 class Mosaic:
     """Where each channel of a page sits: channel ``first + i`` is at grid cell divmod(i, cols).
-    Positions are in data units; ``factor`` is the display downsampling."""
+    Positions are in data units; ``factor`` is the display downsampling; ``top`` is the height
+    of an empty band above each map (a multiple of ``factor``) that holds its channel number,
+    so that the number covers no data."""
 
     first: int
     count: int
@@ -68,11 +70,12 @@ class Mosaic:
     h: int
     w: int
     factor: int = 1
+    top: int = 0
 
     @property
     def pitch(self) -> tuple[int, int]:
         f = self.factor
-        return (-(-self.h // f) + 1) * f, (-(-self.w // f) + 1) * f
+        return (-(-self.h // f) + 1) * f + self.top, (-(-self.w // f) + 1) * f
 
     @property
     def size(self) -> tuple[float, float]:
@@ -84,29 +87,51 @@ class Mosaic:
         """Top-left (y, x) of a channel's map."""
         r, c = divmod(channel - self.first, self.cols)
         py, px = self.pitch
-        return r * py, c * px
+        return r * py + self.top, c * px
 
     def hit(self, y: float, x: float) -> tuple[int, tuple[int, int]] | None:
-        """The channel and (row, column) under a point, or None (gap, outside)."""
+        """The channel and (row, column) under a point, or None (gap, band, outside)."""
         if y < 0 or x < 0:
             return None
         py, px = self.pitch
         r, c = int(y // py), int(x // px)
-        yy, xx = int(y - r * py), int(x - c * px)
+        yy, xx = int(y - r * py - self.top), int(x - c * px)
         i = r * self.cols + c
-        if c >= self.cols or i >= self.count or yy >= self.h or xx >= self.w:
+        if c >= self.cols or i >= self.count or yy >= self.h or xx >= self.w or \
+                y - r * py < self.top:
             return None
         return self.first + i, (yy, xx)
 
 
 def page_layout(channels: int, h: int, w: int, page: int, per_page: int = MAX_PAGE,
-                budget: int = DISPLAY_BUDGET) -> Mosaic:
-    """The mosaic of page ``page`` (channels page*per_page ...), downsampled to fit ``budget``."""
+                budget: int = DISPLAY_BUDGET, label_band: int = 0) -> Mosaic:
+    """The mosaic of page ``page`` (channels page*per_page ...), downsampled to fit ``budget``.
+    ``label_band``: display pixels of empty band above each map of a page of several, for its
+    number (``label_band_for``)."""
     first = min(page * per_page, max(channels - 1, 0))
     count = max(min(per_page, channels - first), 0)
     rows, cols = grid_shape(max(count, 1))
     factor = max(1, math.ceil(math.sqrt(count * h * w / budget)))
-    return Mosaic(first, count, rows, cols, h, w, factor)
+    top = factor * label_band if count > 1 else 0
+    return Mosaic(first, count, rows, cols, h, w, factor, top)
+
+
+def label_band_for(m: Mosaic, view_w: float, view_h: float, text_h: float) -> int:
+    """The band (display pixels) above each map that holds a number ``text_h`` screen pixels
+    high when the whole page fills a ``view_w`` x ``view_h`` view; 0 where that band would be
+    more than a map's height (tiny maps: no numbers, the maps keep the room)."""
+    if m.count <= 1 or view_w <= 0 or view_h <= 0:
+        return 0
+    hd, wd = -(-m.h // m.factor), -(-m.w // m.factor)
+    band = 0
+    for _ in range(4):  # the band shrinks the maps a little: settle it
+        per_unit = min(view_w / (m.cols * (wd + 1) - 1),
+                       view_h / (m.rows * (hd + 1 + band) - 1))
+        need = math.ceil(text_h / per_unit)
+        if need == band:
+            break
+        band = need
+    return band if band <= hd else 0
 
 
 def downsample(maps: np.ndarray, f: int) -> np.ndarray:
@@ -138,13 +163,16 @@ def quantize(values: np.ndarray, levels: tuple[float, float], n: int = 255) -> n
 
 def compose(maps: np.ndarray, m: Mosaic, fill=np.nan) -> np.ndarray:
     """The page's maps (``m.count`` of them) in one array of their dtype, ``fill`` in the gaps
-    (NaN for floats: drawn transparent)."""
+    and label bands (NaN for floats: drawn transparent), at the display resolution."""
     maps = downsample(maps, m.factor)
     ch, cw = maps.shape[-2:]
-    out = np.full((m.rows * (ch + 1) - 1, m.cols * (cw + 1) - 1), fill, dtype=maps.dtype)
+    band = m.top // m.factor
+    py = ch + 1 + band
+    out = np.full((m.rows * py - 1, m.cols * (cw + 1) - 1), fill, dtype=maps.dtype)
     for i in range(m.count):
         r, c = divmod(i, m.cols)
-        out[r * (ch + 1):r * (ch + 1) + ch, c * (cw + 1):c * (cw + 1) + cw] = maps[i]
+        y = r * py + band
+        out[y:y + ch, c * (cw + 1):c * (cw + 1) + cw] = maps[i]
     return out
 
 
@@ -220,6 +248,23 @@ def influence_display(strength: np.ndarray) -> np.ndarray:
 
 
 # -- kernels of one output channel ----------------------------------------------------------------
+
+def kernel_inputs(layer, channel: int) -> range | None:
+    """The input channels whose kernels make output ``channel`` of a conv layer (a
+    ``LayerResult``): with ``groups``, those of its own group; None for other layers."""
+    w = layer.params.get("weight")
+    if w is None or not layer.type.startswith("Conv"):
+        return None
+    in_ch = layer.input_shape[1]
+    if layer.type.startswith("ConvTranspose"):
+        per_out = w.shape[1]
+        per_in = in_ch // (layer.output_shape[1] // per_out)
+        g = channel // per_out
+    else:
+        per_in = w.shape[1]
+        g = channel // (w.shape[0] // (in_ch // per_in))
+    return range(g * per_in, (g + 1) * per_in)
+
 
 def kernels_of(layer, channel: int) -> tuple[np.ndarray | None, str, str]:
     """The weights that make output ``channel`` of a layer (a ``LayerResult``): the array to

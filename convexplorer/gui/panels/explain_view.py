@@ -6,11 +6,13 @@ extra window, input rows/columns never read). Works from the shape report alone,
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
+from PySide6.QtGui import QFontDatabase, QFontMetricsF
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -31,13 +33,60 @@ PAD, READ, UNREAD, OUTSIDE = (110, 110, 110), (70, 170, 100), (230, 50, 50), (25
 TAP, HOLE, EXTRA = (80, 140, 240), (45, 60, 90), (255, 150, 0)
 
 
-def sections_html(sections) -> str:
+OPERATOR = re.compile(r"(?= [-+/] )")  # second-choice breaks: before a binary operator
+
+
+def wrap_formula(line: str, width: int) -> list[str]:
+    """``line`` of a worked formula (``H_out = A = B``, or a continuation ``      = B``) in lines
+    of at most ``width`` characters, broken before an ``=`` and continued under the first one.
+    Only a part between two ``=`` that is too long by itself is broken again, before a ``+``,
+    ``-`` or ``/``, never inside a term."""
+    if len(line) <= width:
+        return [line]
+    indent = len(line) - len(line.lstrip(" "))
+    body = line[indent:]
+    if body.startswith("= "):
+        head, parts, column = "", body[2:].split(" = "), indent
+    else:
+        head, *parts = body.split(" = ")
+        column = indent + len(head) + 1
+    first = parts.pop(0)
+    lines = [" " * indent + (f"{head} = {first}" if head else f"= {first}")]
+    if column > width // 3:  # a long left side: break after it, continue less indented
+        column = indent + 4
+        if len(lines[0]) > width:
+            lines = [" " * indent + head, " " * column + "= " + first]
+    for part in parts:
+        joined = f"{lines[-1]} = {part}"
+        if len(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(" " * column + "= " + part)
+    out = []
+    for text in lines:  # a part longer than the width by itself
+        pieces = OPERATOR.split(text)
+        current = pieces[0]
+        for piece in pieces[1:]:
+            if len(current) + len(piece) <= width:
+                current += piece
+            else:
+                out.append(current)
+                current = " " * (column + 4) + piece.lstrip(" ")
+        out.append(current)
+    return out
+
+
+def sections_html(sections, width: int | None = None, font: str = "") -> str:
+    """The sections as HTML. Formulas are laid out here, ``width`` characters a line (None:
+    as they are), so that they break at their ``=`` signs, never mid-expression."""
     parts = []
+    style = f' style="{font}"' if font else ""
     for sec in sections:
         parts.append(f"<h3>{escape(sec.title)}</h3>")
         if sec.code:
-            parts.append('<pre style="white-space: pre-wrap">' + escape("\n".join(sec.code))
-                         + "</pre>")
+            lines = [w for line in sec.code
+                     for w in (wrap_formula(line, width) if width else [line])]
+            parts.append(f"<pre{style}>" + escape("\n".join(lines)) + "</pre>")
         parts += [f"<p>{escape(t)}</p>" for t in sec.text]
     return "\n".join(parts)
 
@@ -113,7 +162,33 @@ class ExplainPanel(Panel):
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
         self.strips: list[np.ndarray] = []
+        self._sections = None  # shown, laid out again when the width changes
+        self._width = 0
+        self.text.viewport().installEventFilter(self)
         self.chooser.keyChanged.connect(lambda _k: self.refresh())
+
+    # -- the text, its formulas laid out for the width --------------------------------------
+    def formula_width(self) -> int:
+        """How many characters of the formula font fit on a line of the text."""
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        char = QFontMetricsF(font).horizontalAdvance("0") or 8.0
+        margin = 2 * self.text.document().documentMargin() + 4
+        return max(20, int((self.text.viewport().width() - margin) / char))
+
+    def _show_sections(self, sections) -> None:
+        self._sections, self._width = sections, self.formula_width()
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        scroll = self.text.verticalScrollBar().value()
+        self.text.setHtml(sections_html(sections, self._width,
+                                        f"font-family: '{font.family()}'; "
+                                        f"font-size: {font.pointSizeF():g}pt"))
+        self.text.verticalScrollBar().setValue(scroll)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize and self._sections is not None and \
+                self.formula_width() != self._width:
+            self._show_sections(self._sections)
+        return False
 
     def _explainable(self) -> list:
         if self.report is None:
@@ -127,6 +202,7 @@ class ExplainPanel(Panel):
         self._follow_selection(self.chooser)
         self.plot.ci.clear()
         self.strips = []
+        self._sections = None
         if self.report is None:
             self.text.setHtml("<p>No layers yet.</p>")
             return
@@ -147,7 +223,7 @@ class ExplainPanel(Panel):
             problems = "".join(f"<p>{escape(str(p))}</p>" for p in info.problems)
             self.text.setHtml(f"<h3>{escape(info.label)}</h3>{problems}")
             return
-        self.text.setHtml(sections_html(explain(info)))
+        self._show_sections(explain(info))
         self._draw(info)
 
     # -- drawings -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from ...engine.results import RunResult
 from ...model.shapes import fmt_shape
 from ...model.spec import Objective
-from .activations import unit_objective
+from .activations import grid_slide, unit_objective
 from .base import DIVERGING, LayerChooser, Panel, SourceBar, UnitBoxes, arrays
 from .channel_grid import ChannelGrid
 from .data import batch_count, batch_item
@@ -50,15 +50,20 @@ class ObjectiveBox(QGroupBox):
         self.apply_button = QPushButton("Run backward")
         self.current = QLabel()
         self.current.setWordWrap(True)
+        # the unit's boxes on a row of their own: beside the others they squeezed the layer's
+        # name down to "conv1 (Co"
         row = QHBoxLayout()
         row.addWidget(self.kind_box)
-        row.addWidget(QLabel("of"))
+        row.addWidget(QLabel(self.tr("of")))
         row.addWidget(self.layer_box)
-        row.addWidget(self.units)
         row.addWidget(self.apply_button)
         row.addStretch(1)
+        unit_row = QHBoxLayout()
+        unit_row.addWidget(self.units)
+        unit_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addLayout(unit_row)
         layout.addWidget(self.current)
         self._shapes: dict[int, tuple[int, ...]] = {}
         self.kind_box.currentIndexChanged.connect(self._update_fields)
@@ -89,6 +94,7 @@ class ObjectiveBox(QGroupBox):
         kind = self.kind_box.currentData()
         one = kind in ("channel", "unit")
         self.units.fit(self._shape(), batch=one, channel=one, position=kind == "unit")
+        self.units.setVisible(one)
 
     def objective(self) -> Objective:
         kind = self.kind_box.currentData()
@@ -210,6 +216,15 @@ class GradientPanel(Panel):
         if objective is not None:
             self.objective_box.show_objective(objective)
             self.objectiveRequested.emit(objective)
+
+    def slide(self, width: int):
+        self.ensure_fresh()
+        items = [] if self.result is None else arrays(self.result, grads=True)
+        current = [(n, a) for k, _t, n, a in items if k == self.source.key]
+        if not current:
+            return None
+        name, array = current[0]
+        return grid_slide(self, self.grid, name, array.shape, width)
 
     def export_image(self, path) -> bool:
         self.ensure_fresh()

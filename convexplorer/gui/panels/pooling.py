@@ -12,10 +12,11 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from ...model.explain import window_taps
+from ...model.shapes import fmt_shape
 from .base import DIVERGING, LayerChooser, MapView, Panel, UnitBoxes
 from .data import hstack_rgb, unravel, win_counts, win_overlay
 
-MAX_LABELS = 200  # text labels per map; bigger maps rely on colour and hover
+MAX_LABELS = 4096  # cells numbered per map (when zoomed in); bigger maps rely on hover
 HINT = ("Click a cell of the indices map to see its window and its winner. Yellow: the "
         "position won 1 window, orange 2, red 3 or more.")
 
@@ -92,10 +93,16 @@ class PoolingPanel(Panel):
         if pools:
             self._follow_selection(self.chooser, self._pool_of)
         self.empty.setVisible(not pools)
-        self.plot.setVisible(bool(pools))
-        if not pools:
-            self._maps = {}
+        for widget in (self.plot, self.units, self.readout, self.summary, self.details):
+            widget.setVisible(bool(pools))
+        self.chooser.setEnabled(bool(pools))
+        if not pools:  # nothing of an earlier result may stay on screen
+            self._maps, self.cell, self.counts = {}, None, None
             self.summary.setText("")
+            self.readout.setText(" ")
+            self.details.setText(HINT)
+            for view in (self.input_view, self.indices_view, self.grad_view, self.unpool_view):
+                view.set_map(None)
             return
         pool = self.result.layers[self.chooser.key()]
         self.units.fit(pool.indices.shape, position=False)
@@ -118,8 +125,12 @@ class PoolingPanel(Panel):
         self.input_view.set_overlay(win_overlay(self.counts))
         self.indices_view.set_title("indices: click a cell")
         self.indices_view.set_map(indices.astype(np.float32), "viridis", (0, inp.size - 1))
-        self._label_cells(self.indices_view, indices, lambda v: str(int(v)))
-        self._label_cells(self.input_view, self.counts, lambda v: str(int(v)) if v > 1 else "")
+        if indices.size <= MAX_LABELS:  # numbers where they fit at the zoom; hover for all
+            # dark numbers on the light end of viridis
+            self.indices_view.set_cell_labels(indices.astype(str),
+                                              indices > 0.6 * (inp.size - 1))
+            counts = np.where(self.counts > 1, self.counts.astype(str), "")
+            self.input_view.set_cell_labels(counts, np.ones(self.counts.shape, dtype=bool))
         g = self._maps["grad"]
         self.grad_view.set_title("pool input .grad")
         m = float(np.abs(g).max()) if g is not None and g.size else 0.0
@@ -139,16 +150,6 @@ class PoolingPanel(Panel):
         else:
             self.cell = None
             self.details.setText(HINT)
-
-    def _label_cells(self, view: MapView, values: np.ndarray, fmt) -> None:
-        v2 = values if values.ndim == 2 else values[None]
-        if v2.size > MAX_LABELS:
-            return
-        for (y, x), v in np.ndenumerate(v2):
-            text = fmt(v)
-            if text:
-                view.add_text(y + 0.5, x + 0.5, text, colour="k" if view is self.input_view
-                              else "w")
 
     def _summary(self, pool: int, inp: np.ndarray, grad: np.ndarray | None,
                  unpool) -> str:
@@ -261,6 +262,45 @@ class PoolingPanel(Panel):
             if name == "input":
                 text += f", won {int(self.counts[pos])} window(s)"
         self.readout.setText(text)
+
+    def slide(self, width: int):
+        """The maps side by side for a slide, with their numbers (the indices, win counts)
+        and colour bars; the title names the pool, the channel and the indices' torch.Size."""
+        from .slides import MapFigure, Slide
+
+        self.ensure_fresh()
+        if not self._maps or self.chooser.key() is None:
+            return None
+        pool = self.result.layers[self.chooser.key()]
+        figures = []
+        b, ch = self.units.batch, self.units.channel
+        captions = {"input": self.tr("{array}[{batch}, {channel}], winners marked"),
+                    "indices": self.tr("{array}[{batch}, {channel}]"),
+                    "grad": self.tr("{array}[{batch}, {channel}]"),
+                    "unpool": self.tr("{array}[{batch}, {channel}]: values put back")}
+        for key, view in (("input", self.input_view), ("indices", self.indices_view),
+                          ("grad", self.grad_view), ("unpool", self.unpool_view)):
+            if view.values is None or not view.view.isVisible():
+                continue
+            texts = dark = None
+            if view.cells.texts():
+                texts, dark = self._cell_texts(view)
+            caption = captions[key].format(array=self._names[key], batch=b, channel=ch)
+            figures.append(MapFigure(view.rgb(), caption, texts, dark, view.cmap,
+                                     view.levels))
+        title = self.tr("{pool}, batch {batch}, channel {channel}: indices {shape}").format(
+            pool=pool.label, batch=self.units.batch, channel=self.units.channel,
+            shape=fmt_shape(pool.indices.shape))
+        return Slide(title, figures)
+
+    def _cell_texts(self, view):
+        """The numbers written in ``view``'s cells, as a (rows, columns) array."""
+        values = view.values
+        if view is self.indices_view:
+            texts = values.astype(np.int64).astype(str)
+            return texts, values > 0.6 * (self._maps["input"].size - 1)
+        counts = self.counts if self.counts.ndim == 2 else self.counts[None]
+        return np.where(counts > 1, counts.astype(str), ""), np.ones(counts.shape, dtype=bool)
 
     def export_rgb(self):
         views = [v for v in (self.input_view, self.indices_view, self.grad_view,

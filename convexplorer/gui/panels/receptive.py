@@ -152,7 +152,9 @@ class ReceptiveFieldPanel(Panel):
         for view, st in zip(self.views, stages):
             if "pick" in st:
                 view.set_map(st["pick"], "viridis")
-                view.set_title(f"{st['name']}: click a unit")
+                # two lines: one line each, four columns did not fit the default window
+                view.set_title(self.tr("{layer}<br>click a unit").format(
+                    layer=escape(st["name"])))
                 if st["unit"] is not None:
                     y, x = ((0,) * (2 - len(st["unit"]))) + tuple(st["unit"])
                     view.add_rect(y, x, 1, 1, "#ff1744", 3)
@@ -160,7 +162,8 @@ class ReceptiveFieldPanel(Panel):
             strength = st["strength"]
             view.set_map(influence_display(strength), "magma", (0.0, 1.0))
             view.set_overlay(box_overlay(strength, st["box"]))
-            view.set_title(f"{st['name']}: {st['nonzero']} influencing")
+            view.set_title(self.tr("{layer}<br>{count} influencing").format(
+                layer=escape(st["name"]), count=st["nonzero"]))
             (y0, y1), (x0, x1) = box2(st["box"])
             view.add_rect(y0, x0, y1 - y0 + 1, x1 - x0 + 1, "#00e5ff", 2)
 
@@ -195,6 +198,23 @@ class ReceptiveFieldPanel(Panel):
         position = hit if values.ndim == 2 else hit[1:]
         self.units.set_unit(self.units.batch, self.units.channel, position)
         self._on_show_clicked()
+
+    def slide(self, width: int):
+        """Every stage's map for a slide, captioned; the title names the unit."""
+        from .slides import MapFigure, Slide
+
+        self.ensure_fresh()
+        figures = [MapFigure(v.rgb(), st["name"]) for v, st in zip(self.views, self.stages)
+                   if v.values is not None]
+        if not figures or self.result is None:
+            return None
+        unit = self.unit()
+        info = self.report.layers[unit.layer] if self.report is not None else None
+        where = ", ".join(str(i) for i in (unit.batch, unit.channel, *unit.position))
+        title = self.tr("Receptive field of {layer} output[{where}]: {field}").format(
+            layer=info.label if info else "", where=where,
+            field=str(info.receptive_field) if info else "")
+        return Slide(title, figures)
 
     def export_rgb(self):
         rgbs = [v.rgb() for v in self.views if v.values is not None]

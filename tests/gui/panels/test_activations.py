@@ -148,3 +148,63 @@ def test_hidden_panel_redraws_when_shown(qtbot, mnist_result):
     panel.show()
     qtbot.waitExposed(panel)
     assert panel.grid.item is not None
+
+
+def test_a_layer_not_yet_run_is_shown_once_its_result_comes(qtbot, mnist_result):
+    longer = run_layers([L("Conv2d", out_channels=2, kernel_size=3) for _ in range(7)],
+                        (1, 1, 20, 20))
+    panel = show(qtbot, ActivationPanel())
+    panel.set_result(mnist_result, None)  # layers 0-5
+    panel.set_selection(6)  # just added: its run is still to come
+    panel.set_result(longer, None)
+    assert panel.source.key == 6
+    # the user's own pick in between wins
+    panel.set_result(mnist_result, None)
+    panel.set_selection(6)
+    panel.source.chooser.setCurrentIndex(panel.source.chooser.findData(2))
+    panel.set_result(longer, None)
+    assert panel.source.key == 2
+
+
+def test_the_picked_channels_maps_have_captions_and_colour_scales(panel, qtbot, mnist_result):
+    panel.set_selection(3)  # conv2
+    grid = panel.grid
+    click_scene(qtbot, grid.image_widget, grid.scene_pos(13, (2, 6)))
+    detail = panel.detail
+    big, grad, kernels = (detail.boxes[k] for k in ("big", "grad", "kernels"))
+    assert big.caption.text() == "output[0, 13]"
+    assert grad.caption.text() == "output.grad[0, 13]"
+    assert kernels.caption.text() == ("conv2.weight[13]: one kernel for each of input channels "
+                                      "0\u20139")
+    for box in (big, grad, kernels):
+        assert box.scale.isVisible() and box.scale.levels == tuple(box.grid.levels)
+    act = mnist_result.layers[3].activation[0, 13]
+    assert big.scale.levels == (float(act.min()), float(act.max()))
+    # the picked unit is outlined, one cell; no outline around the whole map
+    rect = detail.big._mark.rect()
+    assert detail.big._mark.isVisible() and (rect.width(), rect.height()) == (1, 1)
+    panel.set_selection(0)  # another layer: channel 0, no unit picked
+    assert not detail.big._mark.isVisible() and not detail.grad._mark.isVisible()
+
+
+def test_grouped_kernels_are_labelled_with_the_input_channels_they_see(qtbot):
+    result = run_layers([L("Conv2d", "conv1", out_channels=10, kernel_size=5), L("ReLU"),
+                         L("MaxPool2d", kernel_size=2),
+                         L("Conv2d", "conv2", out_channels=20, kernel_size=5, groups=2)],
+                        (1, 1, 28, 28))
+    panel = show(qtbot, ActivationPanel(), size=(1400, 900))
+    panel.set_result(result, None)
+    panel.set_selection(3)
+    click_scene(qtbot, panel.grid.image_widget, panel.grid.scene_pos(10, (0, 0)))
+    detail = panel.detail
+    assert "input channels 5\u20139 (group 1 of 2)" in detail.text.text()
+    assert detail.kernels.channel_labels.labels() == ["5", "6", "7", "8", "9"]
+    assert detail.boxes["kernels"].caption.text().endswith("input channels 5\u20139")
+    kernels = detail.kernels
+    hover_scene(qtbot, kernels.image_widget, kernels.scene_pos(0, (1, 2)),
+                until=lambda: "weight" in kernels.readout.text())
+    value = result.layers[3].params["weight"][10, 0, 1, 2]
+    assert kernels.readout.text() == (f"conv2.weight[10][0, 1, 2] = {value:.6g}    "
+                                      "(in channel 5, y 1, x 2)")
+    click_scene(qtbot, panel.grid.image_widget, panel.grid.scene_pos(3, (0, 0)))
+    assert detail.kernels.channel_labels.labels() == ["0", "1", "2", "3", "4"]

@@ -36,14 +36,31 @@ def test_export_is_the_page_at_data_resolution_with_known_pixels(qtbot, tmp_path
 
 
 def _brightest_near(grid, channel: int, size: int = 14) -> int:
-    """The brightest screen pixel in a ``size`` x ``size`` square at the top-left corner of
-    ``channel``'s cell, where its number is painted."""
+    """The brightest screen pixel in a ``size`` x ``size`` square just above the top-left
+    corner of ``channel``'s map, where its number is painted (in the band above the map)."""
     y, x = grid.mosaic.origin(channel)
     view = grid.image_widget
     corner = view.mapFromScene(grid.view.mapViewToScene(pg.Point(x, y)))
     image = view.viewport().grab().toImage()
-    return max(max(pixel(image, corner.x() + i, corner.y() + j))
+    return max(max(pixel(image, corner.x() + i, corner.y() - j))
                for i in range(1, size) for j in range(1, size))
+
+
+def test_channel_numbers_cover_no_data(qtbot):
+    item = np.zeros((20, 8, 8), dtype=np.float32)
+    item[:, 0, 0] = 1.0  # a single nonzero value in each map's top-left corner
+    grid = make_grid(qtbot, item, cmap="gray")
+    view = grid.image_widget
+    qtbot.waitUntil(lambda: grid.channel_labels.painted == 20)
+    image = view.viewport().grab().toImage()
+    for channel in range(20):
+        y, x = grid.mosaic.origin(channel)
+        # the whole corner cell is drawn white: no number on it
+        for fy in (0.1, 0.5, 0.9):
+            for fx in (0.1, 0.5, 0.9):
+                p = view.mapFromScene(grid.view.mapViewToScene(pg.Point(x + fx, y + fy)))
+                assert pixel(image, p.x(), p.y()) == (255, 255, 255), (channel, fx, fy)
+        assert grid.mosaic.hit(y - 0.5, x + 1) is None  # the band above is not data
 
 
 def test_channel_numbers_are_painted_when_the_cells_hold_them(qtbot):
@@ -181,3 +198,26 @@ def test_vectors_are_bars(qtbot):
         click_scene(qtbot, grid.plot_widget, grid.scene_pos(7))
     assert signal.args == [7, ()]
     assert grid.readout.text().startswith(f"fc (Linear) output[0, 7] = {item[7]:g}")
+
+
+def test_tiny_curves_have_whole_positions_markers_and_values(qtbot):
+    item = np.array([[1.12, 0.601], [0.0597, 1.2], [0.777, 1.1]], dtype=np.float32)
+    grid = make_grid(qtbot, item)  # (C, L) = (3, 2): three curves of two points
+    assert grid.kind == "curves"
+    axis = grid.plot.getAxis("bottom")
+    ticks = [v for _spacing, values in axis.tickValues(-0.3, 1.3, 700) for v in values]
+    assert ticks and all(float(v).is_integer() for v in ticks), ticks  # never 0.2, 0.8
+    assert axis.tickStrings([0.0, 1.0], 1, 1) == ["0", "1"]
+    assert grid.curve.opts["symbol"] == "o"  # a marker at each position
+    labels = grid.values_text
+    assert labels.texts() == ["1.12", "0.601", "0.0597", "1.2", "0.777", "1.1"]
+    qtbot.waitUntil(lambda: (grid.plot_widget.grab(), labels.painted)[1] == 6)
+    long = make_grid(qtbot, np.zeros((4, 1000), dtype=np.float32))
+    assert long.curve.opts["symbol"] is None and long.values_text.texts() == []
+
+
+def test_small_vectors_have_whole_feature_numbers_and_values(qtbot):
+    grid = make_grid(qtbot, np.array([0.5, -0.25, 2.0], dtype=np.float32))
+    assert grid.kind == "vector"
+    assert grid.values_text.texts() == ["0.5", "-0.25", "2"]
+    qtbot.waitUntil(lambda: (grid.plot_widget.grab(), grid.values_text.painted)[1] == 3)

@@ -91,3 +91,49 @@ def test_long_inputs_draw_a_bounded_strip_of_their_end():
     strip, left = coverage_strip(window_dims(info)[0])
     assert strip.shape == (1 + 32, 1024, 3) and left == 200_001 - 1024
     assert tuple(strip[0, -1]) == READ and tuple(strip[-1, -1]) == TAP  # last window at the end
+
+
+def formula_blocks(panel):
+    """(text, visual lines) of every line of the formulas shown."""
+    doc = panel.text.document()
+    out = []
+    block = doc.begin()
+    while block.isValid():
+        if "floor" in block.text() or block.text().lstrip().startswith("= "):
+            out.append((block.text(), block.layout().lineCount()))
+        block = block.next()
+    return out
+
+
+def test_formulas_break_at_their_equals_signs_never_mid_expression(qtbot, mnist_result):
+    panel = show(qtbot, ExplainPanel(), size=(760, 600))
+    panel.set_result(mnist_result, None)
+    panel.set_selection(0)
+    qtbot.waitUntil(lambda: panel.formula_width() == panel._width)
+    for width in (760, 560):
+        panel.resize(width, 600)
+        qtbot.waitUntil(lambda: panel.formula_width() == panel._width)
+        blocks = formula_blocks(panel)
+        assert blocks
+        assert all(lines == 1 for _text, lines in blocks), blocks  # Qt wrapped none itself
+        assert all(len(text) <= panel._width for text, _lines in blocks)
+        worked = [text for text, _ in blocks if "28 + 2*0" in text]
+        assert worked and all(text.lstrip().startswith("= floor(") for text in worked)
+
+
+def test_wrap_formula():
+    from convexplorer.gui.panels.explain_view import wrap_formula
+
+    line = "H_out = floor((28 + 2*1 - 2*(5-1) - 1) / 2) + 1 = floor(21 / 2) + 1 = 11"
+    assert wrap_formula(line, 80) == [line]
+    assert wrap_formula(line, 50) == ["H_out = floor((28 + 2*1 - 2*(5-1) - 1) / 2) + 1",
+                                      "      = floor(21 / 2) + 1 = 11"]
+    assert wrap_formula("      = floor(23 / 1) + 1 = 23 + 1 = 24", 30) == [
+        "      = floor(23 / 1) + 1", "      = 23 + 1 = 24"]
+    # a part too long by itself breaks before an operator, never inside a term
+    assert wrap_formula("W_out = floor((W_in + 2*padding - dilation*(kernel_size-1) - 1) / "
+                        "stride) + 1", 50) == ["W_out = floor((W_in + 2*padding",
+                                               "          - dilation*(kernel_size-1) - 1)",
+                                               "          / stride) + 1"]
+    assert wrap_formula("weight: torch.Size([10, 1, 5, 5]) = 250 weights", 44) == [
+        "weight: torch.Size([10, 1, 5, 5])", "    = 250 weights"]

@@ -104,3 +104,18 @@ def test_layers_without_parameters_leave_the_table_empty(qtbot):
     assert panel.table.rowCount() == 0
     panel.set_result(None, None)
     assert panel.grid.item is None and panel.empty.isVisible()
+
+
+def test_the_objectives_layer_chooser_shows_the_whole_name(qtbot, mnist_result):
+    # as wide as the tab is in the window's default 1400 x 880
+    panel = show(qtbot, GradientPanel(), size=(690, 700))
+    panel.set_result(mnist_result, None)
+    box = panel.objective_box
+    box.kind_box.setCurrentIndex(3)  # one unit: batch, channel, y and x boxes too
+    box.layer_box.select_key(0)
+    qtbot.waitUntil(lambda: box.units.isVisible())
+    text = box.layer_box.currentText()
+    assert text == "conv1 (Conv2d)"
+    assert box.layer_box.width() >= box.layer_box.fontMetrics().horizontalAdvance(text) + 20
+    box.kind_box.setCurrentIndex(0)  # the sum: no unit boxes
+    assert not box.units.isVisible()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 from convexplorer.gui.panels.pooling import PoolingPanel
@@ -171,3 +172,52 @@ def test_an_objective_before_the_pool_sends_no_gradient_through_it(qtbot):
     panel.set_result(result, None)
     assert "objective is taken before this pool" in panel.summary.text()
     assert "only to the winners" not in panel.summary.text()
+
+
+def test_no_indices_leaves_no_text_of_the_last_result(panel, qtbot):
+    hover_scene(qtbot, panel.plot, panel.indices_view.scene_pos(0, 0),
+                until=lambda: "indices[" in panel.readout.text())
+    panel.pick((1, 1))
+    assert "indices[0, 0, 1, 1]" in panel.details.text()
+    # File > New, then a MaxPool1d without return_indices
+    panel.set_result(run_layers([L("MaxPool1d", kernel_size=2)], (1, 1, 8)), None)
+    assert panel.empty.isVisible() and "return_indices=True" in panel.empty.text()
+    for label in (panel.readout, panel.summary, panel.details):
+        assert not label.isVisible() or not label.text().strip(), label.text()
+    assert not panel.units.isVisible() and not panel.chooser.isEnabled()
+
+
+def test_index_numbers_appear_only_where_they_fit_and_on_zoom_in(qtbot, mnist_result):
+    from PySide6.QtCore import QRectF
+
+    panel = show(qtbot, PoolingPanel(), size=(1000, 560))
+    panel.set_result(mnist_result, None)
+    panel.set_selection(2)  # pool1: 12 x 12 indices
+    cells = panel.indices_view.cells
+    indices = mnist_result.layers[2].indices[0, 0]
+    assert cells.texts() == [str(int(i)) for i in indices.ravel()]
+    panel.plot.grab()  # paint
+    assert cells.painted == 0  # 144 numbers would overlap at this size: none drawn
+    view = panel.indices_view.view
+    view.setRange(QRectF(0, 0, 3, 3), padding=0)  # zoom in on 3 x 3 cells
+    qtbot.waitUntil(lambda: (panel.plot.grab(), cells.painted)[1] > 0)
+    assert 9 <= cells.painted < 144  # the cells on screen, not all 144
+    from PySide6.QtGui import QFontMetricsF
+    px = view.mapViewToScene(pg.Point(1, 0)).x() - view.mapViewToScene(pg.Point(0, 0)).x()
+    widest = max(QFontMetricsF(panel.plot.font()).horizontalAdvance(t) for t in cells.texts())
+    assert px >= widest  # each number inside its own cell
+
+
+def test_short_1d_maps_have_square_cells_and_their_positions(qtbot):
+    result = run_layers([L("MaxPool1d", kernel_size=3, stride=2, return_indices=True)],
+                        (2, 3, 5))
+    panel = show(qtbot, PoolingPanel())
+    panel.set_result(result, None)
+    for view, length in ((panel.input_view, 5), (panel.indices_view, 2)):
+        vb = view.view
+        width, height = vb.viewPixelSize()  # view units per screen pixel
+        assert abs(width - height) < 1e-6 * max(width, height)  # square cells, not tall bars
+        assert view.positions.texts() == [str(i) for i in range(length)]
+    panel.plot.grab()
+    assert panel.indices_view.positions.painted == 2
+    assert panel.indices_view.cells.painted == 2  # and both indices written in their cells

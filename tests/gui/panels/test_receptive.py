@@ -77,3 +77,20 @@ def test_one_d_receptive_field(qtbot):
     assert nonzero(panel.stages[0]) == {(0, 4), (0, 7), (0, 10)}
     assert panel.stages[0]["box"] == ((4, 10),)
     assert panel.position_boxes[0].value() == 4 and not panel.position_boxes[1].isVisible()
+
+
+def test_every_map_fits_at_the_default_window_size(qtbot):
+    from .helpers import run_example
+
+    result = run_example("mnist_convnet.json", Objective("unit", 5, 0, 0, (0, 0)))
+    # the tab's size in the default 1400 x 880 window
+    panel = show(qtbot, ReceptiveFieldPanel(), size=(690, 560))
+    panel.set_result(result, None)
+    assert len(panel.views) == 7  # input, 5 layers before pool2, and pool2
+    qtbot.wait(50)
+    seen = panel.plot.viewport().rect()
+    for view in panel.views:
+        rect = panel.plot.mapFromScene(view.view.sceneBoundingRect()).boundingRect()
+        assert seen.contains(rect), (view.label.text, rect, seen)
+        title = panel.plot.mapFromScene(view.label.sceneBoundingRect()).boundingRect()
+        assert seen.contains(title), (view.label.text, title, seen)
