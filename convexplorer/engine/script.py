@@ -134,7 +134,8 @@ def _input_code(config: Config, base_dir) -> tuple[list[str], dict, bool]:
     else:
         where = repr(str(resolve_path(path, base_dir).resolve()))
     if spec.source == "npy":
-        return ([f"x = torch.from_numpy(np.load({where}, allow_pickle=False).astype(np.float32))"], files, True)
+        load = f"np.load({where}, allow_pickle=False)"
+        return ([f"x = torch.from_numpy({load}.astype(np.float32))"], files, True)
     lines = [f"image = Image.open({where}).convert({spec.mode!r})"]
     if spec.size is not None:
         h, w = spec.size
