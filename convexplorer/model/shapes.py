@@ -392,8 +392,32 @@ def _pool(info: LayerInfo, lt: LayerType, kw, shape) -> None:
                 fix += ", or ceil_mode=True to let the last window hang over the edge"
             raise _Fail("kernel_size", f"{what} is larger than the padded input {n + 2 * p}",
                         fix)
+        if lt.has_indices and d > 1:
+            _check_padding_only_window(n, k, s, p, d, o)
         out.append(o)
     info.output_shape = shape[:2] + tuple(out)
+
+
+_WINDOWS_CHECKED = 10_000  # left-edge windows looked at (a middle window starts in the input)
+
+
+def _check_padding_only_window(n: int, k: int, s: int, p: int, d: int, o: int) -> None:
+    """A dilated max pool window whose taps all fall in the padding (they jump over a small
+    input) makes torch write out of bounds in backward: torch 2.13 aborts the process (double
+    free). Only windows that start in the left padding can miss the input; refuse the layer."""
+    for i in range(min(o, _WINDOWS_CHECKED)):
+        a = i * s - p  # the first tap, as an input position
+        if a >= 0:
+            return  # this and every later window start inside the input
+        t0 = (-a + d - 1) // d  # the first tap at or after position 0 (a < 0)
+        if t0 > k - 1 or a + d * t0 > n - 1:
+            taps = ", ".join(str(a + d * t) for t in range(min(k, 6))) + (
+                ", ..." if k > 6 else "")
+            raise _Fail("dilation",
+                        "window {window} reads only padding (input positions {taps}; the input "
+                        "has 0 to {last}), which makes torch crash in backward".format(
+                            window=i, taps=taps, last=n - 1),
+                        "use less padding or a smaller dilation")
 
 
 def _unpool(info: LayerInfo, lt: LayerType, kw, shape, report: ShapeReport, pools) -> None:

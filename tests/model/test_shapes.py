@@ -256,3 +256,42 @@ def test_a_linear_on_a_map_runs_with_a_warning_and_the_flatten_fix():
     flat = infer([L("Conv2d", out_channels=20, kernel_size=5), L("Flatten"),
                   L("Linear", "fc", out_features=10)], (1, 1, 8, 8))
     assert flat.ok and flat.notes == [] and flat.output_shape == (1, 10)
+
+
+# -- a dilated max pool window that reads only padding (torch 2.13 crashes in backward) ------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _padding_only_windows(n, k, s, p, d, o) -> bool:
+    """Brute force: some window has no tap inside the input."""
+    return any(all(not 0 <= i * s - p + d * t < n for t in range(k)) for i in range(o))
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(1, 9), k=st.integers(1, 4), s=st.integers(1, 3), d=st.integers(1, 4),
+       p=st.integers(0, 2), ceil=st.booleans(), rank=st.sampled_from([1, 2]))
+def test_max_pool_windows_of_padding_only_are_refused(n, k, s, d, p, ceil, rank):
+    from convexplorer.model.shapes import _window_out
+
+    if 2 * p > k:
+        return  # torch's own rule (padding at most half the kernel) refuses it first
+    o, _ = _window_out(n, k, s, p, d, ceil)
+    shape = (1, 1, n) if rank == 1 else (1, 1, 3, n)
+    spec = LayerSpec.make(f"MaxPool{rank}d", kernel_size=k if rank == 1 else (1, k), stride=s
+                          if rank == 1 else (1, s), padding=p if rank == 1 else (0, p),
+                          dilation=d if rank == 1 else (1, d), ceil_mode=ceil)
+    report = infer([spec], shape)
+    fields = [pr.field for pr in report.problems]
+    if o < 1:
+        return
+    assert ("dilation" in fields) == _padding_only_windows(n, k, s, p, d, o)
+
+
+def test_the_torch_crash_config_is_refused_with_its_fix():
+    spec = LayerSpec.make("MaxPool2d", kernel_size=(2, 1), stride=2, padding=(1, 0),
+                          dilation=(2, 1), ceil_mode=True)
+    (problem,) = infer([spec], (2, 1, 1, 7)).problems
+    assert problem.field == "dilation"
+    assert "reads only padding" in problem.message and "smaller dilation" in str(problem)
