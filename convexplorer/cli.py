@@ -23,35 +23,52 @@ class CliError(Exception):
         self.code = code
 
 
+OBJECTIVE_USAGE = ("--objective: use sum, mean, sum:LAYER, channel:LAYER:BATCH:CHANNEL, "
+                   "unit:LAYER:BATCH:CHANNEL:I[,J], cross_entropy[:LAYER]:CLASS[,CLASS...], "
+                   "mse[:LAYER[:zeros|randn[:SEED]]] or gradient[:LAYER[:SEED]] (got {text!r})")
+
+
+def _objective_layer(key: str, layer_names: list[str]) -> int:
+    if key in layer_names:
+        return layer_names.index(key)
+    try:
+        return int(key)
+    except ValueError:
+        raise CliError(f"--objective: no layer named {key!r}; layers: "
+                       f"{', '.join(layer_names)}", EXIT_USAGE) from None
+
+
 def parse_objective(text: str, layer_names: list[str]) -> Objective:
     """``sum`` | ``mean`` | ``sum:LAYER`` | ``channel:LAYER:BATCH:CHANNEL`` |
-    ``unit:LAYER:BATCH:CHANNEL:I[,J]`` where LAYER is a layer name or index (-1: last)."""
+    ``unit:LAYER:BATCH:CHANNEL:I[,J]`` | ``cross_entropy[:LAYER]:CLASS[,CLASS...]`` |
+    ``mse[:LAYER[:zeros|randn[:SEED]]]`` | ``gradient[:LAYER[:SEED]]``, where LAYER is a layer
+    name or index (-1: last)."""
     parts = text.split(":")
     kind = parts[0]
-    usage = ("--objective: use sum, mean, sum:LAYER, channel:LAYER:BATCH:CHANNEL or "
-             "unit:LAYER:BATCH:CHANNEL:I[,J]")
-    if kind not in ("sum", "mean", "channel", "unit"):
-        raise CliError(f"{usage} (got {text!r})", EXIT_USAGE)
-    need = {"sum": (1, 2), "mean": (1, 2), "channel": (4,), "unit": (4, 5)}[kind]
-    if len(parts) not in need:
-        raise CliError(f"{usage} (got {text!r})", EXIT_USAGE)
-    layer = -1
-    if len(parts) > 1:
-        key = parts[1]
-        if key in layer_names:
-            layer = layer_names.index(key)
-        else:
-            try:
-                layer = int(key)
-            except ValueError:
-                raise CliError(f"--objective: no layer named {key!r}; layers: "
-                               f"{', '.join(layer_names)}", EXIT_USAGE) from None
+    usage = OBJECTIVE_USAGE.format(text=text)
+    need = {"sum": (1, 2), "mean": (1, 2), "channel": (4,), "unit": (4, 5),
+            "cross_entropy": (2, 3), "mse": (1, 2, 3, 4), "gradient": (1, 2, 3)}
+    if kind not in need or len(parts) not in need[kind]:
+        raise CliError(usage, EXIT_USAGE)
     try:
+        if kind == "cross_entropy":
+            layer = _objective_layer(parts[1], layer_names) if len(parts) == 3 else -1
+            target = tuple(int(t) for t in parts[-1].split(","))
+            return Objective(kind, layer, target=target)
+        layer = _objective_layer(parts[1], layer_names) if len(parts) > 1 else -1
+        if kind == "mse":
+            target = parts[2] if len(parts) > 2 else "zeros"
+            if target not in ("zeros", "randn") or (len(parts) == 4 and target != "randn"):
+                raise CliError(usage, EXIT_USAGE)
+            return Objective(kind, layer, target=target,
+                             seed=int(parts[3]) if len(parts) == 4 else 0)
+        if kind == "gradient":
+            return Objective(kind, layer, seed=int(parts[2]) if len(parts) == 3 else 0)
         batch = int(parts[2]) if len(parts) > 2 else 0
         channel = int(parts[3]) if len(parts) > 3 else 0
         position = tuple(int(p) for p in parts[4].split(",")) if len(parts) > 4 else ()
     except ValueError:
-        raise CliError(f"{usage} (got {text!r})", EXIT_USAGE) from None
+        raise CliError(usage, EXIT_USAGE) from None
     return Objective(kind, layer, batch, channel, position)
 
 
@@ -232,7 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", help="input file instead of the config's: .npy, PNG, JPEG or BMP")
     r.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the config's)")
     r.add_argument("--objective", help="what backward differentiates: sum (default), mean, "
-                                       "sum:LAYER, channel:LAYER:B:C, unit:LAYER:B:C:I[,J]")
+                                       "sum:LAYER, channel:LAYER:B:C, unit:LAYER:B:C:I[,J], "
+                                       "cross_entropy[:LAYER]:CLASS[,CLASS...], "
+                                       "mse[:LAYER[:zeros|randn[:SEED]]], "
+                                       "gradient[:LAYER[:SEED]]")
     r.add_argument("--channel-pngs", action="store_true", help="also one PNG per channel")
     r.add_argument("--ignore-memory-limit", action="store_true",
                    help="run even if the estimated memory is above "

@@ -30,11 +30,14 @@ class TensorRef:
     array: np.ndarray
     expression: str  # how it is named: "input", "conv1 (Conv2d) output", "model.conv1.weight"
     grad_fn: str | None = None
+    is_none: bool = False  # a .grad torch left None (the array holds zeros for the tables)
     requires_grad: bool | None = None  # None: as torch has it (True for a parameter)
     parameter: bool = False
 
     def text(self, device: str = "cpu") -> str:
         """Exactly what ``print`` of this tensor prints."""
+        if self.is_none:
+            return "None"
         return tensor_str(self.array, grad_fn=self.grad_fn, requires_grad=self.requires_grad,
                           parameter=self.parameter, device=device)
 
@@ -92,7 +95,8 @@ def tensor_ref(result: RunResult, layer: int | None, what: str = "output") -> Te
         return TensorRef(layer, what, array, f"{lr.label} output.grad")
     if what == "indices":
         return TensorRef(layer, what, array, f"{lr.label} indices")
-    return TensorRef(layer, what, array, f"{mod}.{what[5:]}.grad")
+    return TensorRef(layer, what, array, f"{mod}.{what[5:]}.grad",
+                     is_none=what[5:] in lr.no_grad)
 
 
 def _array(lr: LayerResult, what: str) -> np.ndarray | None:

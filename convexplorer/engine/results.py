@@ -25,6 +25,7 @@ class LayerResult:
     params: dict[str, np.ndarray] = field(default_factory=dict)  # "weight", "bias"
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     grad_norms: dict[str, float] = field(default_factory=dict)  # L2 norm, like .grad.norm()
+    no_grad: tuple[str, ...] = ()  # parameters whose .grad torch left None (zeros in grads)
     param_count: int = 0
     macs: int = 0
     time_ms: float = 0.0

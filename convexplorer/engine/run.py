@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..model.memory import estimate_bytes, fmt_bytes
+from ..model.objectives import check_objective, target_classes
 from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config, Objective, layer_label
 from .allocator import keep_freed_memory
@@ -45,32 +47,38 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _objective_tensor(objective: Objective, outputs, labels, x) -> torch.Tensor:
+def _objective_tensor(objective: Objective, outputs, x) -> torch.Tensor:
+    """The scalar backward starts from (checked beforehand by ``model.objectives``)."""
     if not outputs:
-        target, where = x, "input"
+        target = x
     else:
-        idx = objective.layer if objective.layer != -1 else len(outputs) - 1
-        if not 0 <= idx < len(outputs):
-            raise RunError(f"objective layer: there is no layer {idx} (the stack has "
-                           f"{len(outputs)}); use -1 for the last layer")
-        target, where = outputs[idx], labels[idx]
-    if objective.kind == "sum":
+        target = outputs[objective.layer if objective.layer != -1 else len(outputs) - 1]
+    kind = objective.kind
+    if kind == "sum":
         return target.sum()
-    if objective.kind == "mean":
+    if kind == "mean":
         return target.mean()
-    shape = tuple(target.shape)
+    if kind == "cross_entropy":
+        classes = target_classes(objective, target.shape[0])
+        return F.cross_entropy(target, torch.tensor(classes, device=target.device))
+    if kind == "mse":
+        goal = (_seeded_randn(target, objective.seed) if objective.target == "randn"
+                else torch.zeros_like(target))
+        return F.mse_loss(target, goal)
+    if kind == "gradient":
+        # the same gradients as target.backward(g): d/d target of sum(target * g) is g
+        return (target * _seeded_randn(target, objective.seed)).sum()
     pos = (objective.batch, objective.channel)
-    if len(shape) < 2:
-        raise RunError(f"objective: {where} output {list(shape)} has no channels; use sum or mean")
-    if objective.kind == "unit":
+    if kind == "unit":
         pos = pos + tuple(objective.position)
-        if len(pos) != len(shape):
-            raise RunError(f"objective position: {where} output is {list(shape)}; give "
-                           f"{len(shape) - 2} position value(s) after batch and channel")
-    for p, n, name in zip(pos, shape, ("batch", "channel", "position", "position", "position")):
-        if not 0 <= p < n:
-            raise RunError(f"objective {name}: {p} is outside {where} output {list(shape)}")
     return target[pos].sum()
+
+
+def _seeded_randn(like: torch.Tensor, seed: int) -> torch.Tensor:
+    """``torch.manual_seed(seed); torch.randn(like.shape)`` on the CPU, moved to like's device
+    (a generator of its own: torch's global random state stays as it was)."""
+    gen = torch.Generator().manual_seed(int(seed))
+    return torch.randn(tuple(like.shape), generator=gen).to(like.device)
 
 
 def run(
@@ -108,6 +116,9 @@ def run(
         report = infer(config.layers, x_np.shape)
     if report.problems:
         raise RunError("; ".join(str(p) for p in report.problems[:3]), report.problems)
+    bad_objective = check_objective(objective, report)
+    if bad_objective:
+        raise RunError(str(bad_objective[0]))
     labels = [layer_label(i.index, i.spec) for i in report.layers]
     try:
         return _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start)
@@ -309,7 +320,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
     copy = _HostCopy(dev)
     forward_batch = copy.start([t for info, y, named in zip(report.layers, outputs, params)
                                 for t in (y, indices.get(info.index), *(p for _, p in named))])
-    obj = _objective_tensor(objective, outputs, labels, x)
+    obj = _objective_tensor(objective, outputs, x)
     t_bwd = time.perf_counter()
     obj.backward()
     _sync(dev)
@@ -346,7 +357,10 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
             lr.params[pname] = next(fwd)
         for pname, p in named:
             grad = next(arrays)
-            lr.grads[pname] = grad if grad is not None else np.zeros(tuple(p.shape), np.float32)
+            if grad is None:  # torch leaves .grad None: the objective does not depend on it
+                lr.no_grad += (pname,)
+                grad = np.zeros(tuple(p.shape), np.float32)
+            lr.grads[pname] = grad
         layers.append(lr)
     for lr, named in zip(layers, params):
         for pname, _ in named:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..model.objectives import check_objective, target_classes
 from ..model.pytorch_export import module_code, module_names, resolved_layers
 from ..model.spec import Config, Objective, layer_label
 from .inputs import SAMPLE_PREFIX, resolve_path
@@ -87,8 +88,8 @@ def signal(shape, kind, frequency):
 '''
 
 
-def _objective_code(objective: Objective, names: list[str]) -> tuple[str, str]:
-    """(the Python expression of the objective, its label)."""
+def _objective_code(objective: Objective, names: list[str], batch: int) -> list[str]:
+    """The lines that compute ``objective``, print it and run backward."""
     if not names:
         target, where = "x", "the input"
     else:
@@ -97,16 +98,41 @@ def _objective_code(objective: Objective, names: list[str]) -> tuple[str, str]:
             raise ScriptError("The objective's layer {layer} is not in the stack (layers 0 to "
                               "{last}).".format(layer=objective.layer, last=len(names) - 1))
         target, where = f"outputs[{names[idx]!r}]", names[idx]
-    if objective.kind == "sum":
-        return f"{target}.sum()", f"sum of {where}"
-    if objective.kind == "mean":
-        return f"{target}.mean()", f"mean of {where}"
-    if objective.kind == "channel":
-        return (f"{target}[{objective.batch}, {objective.channel}].sum()",
-                f"sum of {where}[{objective.batch}, {objective.channel}]")
-    index = ", ".join(str(i) for i in (objective.batch, objective.channel,
-                                       *objective.position))
-    return f"{target}[{index}]", f"{where}[{index}]"
+    kind = objective.kind
+    if kind == "gradient":  # the other idiom: backward of a tensor with a given gradient
+        return [f"torch.manual_seed({objective.seed})",
+                f"g = torch.randn({target}.shape)",
+                f'print("{MARK} objective: {where}.backward(g), g = randn (seed '
+                f'{objective.seed}); the same gradients as (output * g).sum()")',
+                f"print(({target} * g).sum())",
+                f"{target}.backward(g)"]
+    lines = []
+    if kind == "sum":
+        expr, label = f"{target}.sum()", f"sum of {where}"
+    elif kind == "mean":
+        expr, label = f"{target}.mean()", f"mean of {where}"
+    elif kind == "channel":
+        expr = f"{target}[{objective.batch}, {objective.channel}].sum()"
+        label = f"sum of {where}[{objective.batch}, {objective.channel}]"
+    elif kind == "cross_entropy":
+        classes = target_classes(objective, batch)
+        expr = f"nn.functional.cross_entropy({target}, torch.tensor({classes}))"
+        label = f"cross_entropy of {where}, target {classes}"
+    elif kind == "mse":
+        if objective.target == "randn":
+            lines += [f"torch.manual_seed({objective.seed})",
+                      f"goal = torch.randn({target}.shape)"]
+            label = f"mse of {where} against randn (seed {objective.seed})"
+        else:
+            lines += [f"goal = torch.zeros_like({target})"]
+            label = f"mse of {where} against zeros"
+        expr = f"nn.functional.mse_loss({target}, goal)"
+    else:  # unit
+        index = ", ".join(str(i) for i in (objective.batch, objective.channel,
+                                           *objective.position))
+        expr, label = f"{target}[{index}]", f"{where}[{index}]"
+    return lines + [f"objective = {expr}", f'print("{MARK} objective: {label}")',
+                    "print(objective)", "objective.backward()"]
 
 
 def _input_code(config: Config, base_dir) -> tuple[list[str], dict, bool]:
@@ -151,9 +177,10 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
     from ..model.shapes import infer
 
     report = infer(config.layers, tuple(input_shape))
-    if report.problems:
+    problems = report.problems or check_objective(config.objective, report)
+    if problems:
         raise ScriptError("The stack does not run yet ({problem}); fix it before writing a "
-                          "script.".format(problem=report.problems[0]))
+                          "script.".format(problem=problems[0]))
     try:
         layers = resolved_layers(config.layers, input_shape)
     except ValueError as exc:
@@ -161,7 +188,7 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
     names = module_names(config.layers)
     labels = [layer_label(i, spec) for i, spec in enumerate(config.layers)]
     input_lines, files, needs_numpy = _input_code(config, base_dir)
-    objective, objective_label = _objective_code(config.objective, names)
+    objective_lines = _objective_code(config.objective, names, int(input_shape[0]))
     image = config.input.source == "image"
     head = [f"# {config.name}: a plain PyTorch script made by convexplorer.",
             "# It needs torch" + (", numpy and Pillow" if image else (
@@ -201,12 +228,13 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
              "outputs = forward_all(model, x)"]
     for name, label in zip(names, labels):
         body += [f'print("{MARK} {label} output")', f"print(outputs[{name!r}])"]
-    body += ["", f"objective = {objective}",
-             f'print("{MARK} objective: {objective_label}")', "print(objective)",
-             "objective.backward()",
+    body += [""] + objective_lines + [
              f'print("{MARK} parameters: name, .grad.size(), .grad.norm()")',
              "for name, p in model.named_parameters():",
-             "    print(name, p.grad.size(), p.grad.norm())"]
+             "    if p.grad is None:  # a layer after the objective's: no gradient reaches it",
+             "        print(name, None)",
+             "    else:",
+             "        print(name, p.grad.size(), p.grad.norm())"]
     helpers = _FORWARD_ALL.rstrip("\n").split("\n")
     if config.input.source == "signal":
         helpers += _SIGNAL.rstrip("\n").split("\n")

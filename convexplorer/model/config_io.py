@@ -36,7 +36,7 @@ INPUT_KEYS = {
     "image": ("source", "path", "size", "mode"),
     "npy": ("source", "path"),
 }
-OBJECTIVE_KEYS = ("kind", "layer", "batch", "channel", "position")
+OBJECTIVE_KEYS = ("kind", "layer", "batch", "channel", "position", "target", "seed")
 
 
 class ConfigError(ValueError):
@@ -127,6 +127,14 @@ def objective_from_dict(d: Any, where: str = "objective") -> Objective:
     if "position" in d:
         kw["position"] = _int_list(d["position"], f"{where}.position", lengths=range(0, 4),
                                    minimum=0)
+    if "target" in d:  # cross_entropy: a class per batch item (or one); mse: zeros or randn
+        if kw["kind"] == "mse":
+            kw["target"] = _choice(d["target"], f"{where}.target", ("zeros", "randn"))
+        else:
+            kw["target"] = _int_list(d["target"], f"{where}.target",
+                                     lengths=range(1, 100_001), minimum=0)
+    if "seed" in d:
+        kw["seed"] = _int(d["seed"], f"{where}.seed", minimum=0)
     return Objective(**kw)
 
 

@@ -21,7 +21,7 @@ INPUT_SOURCES = ("random", "image", "npy", "signal")
 DISTRIBUTIONS = ("normal", "uniform")
 SIGNALS = ("sine", "step", "chirp", "square", "impulse")
 IMAGE_MODES = ("L", "RGB")
-OBJECTIVE_KINDS = ("sum", "mean", "channel", "unit")
+OBJECTIVE_KINDS = ("sum", "mean", "channel", "unit", "cross_entropy", "mse", "gradient")
 
 
 def freeze(value: Any) -> Any:
@@ -148,14 +148,20 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class Objective:
-    """What backward differentiates: the sum or mean of a layer's output, one channel of it, or
-    one output unit (batch, channel, position). ``layer`` is an index; -1 is the last layer."""
+    """What backward differentiates: the sum or mean of a layer's output, one channel of it,
+    one output unit (batch, channel, position), or a loss: ``cross_entropy`` of the layer's
+    (N, classes) output against ``target`` (a class per batch item, or one for all), ``mse``
+    against ``target`` "zeros" or "randn" (``torch.manual_seed(seed); torch.randn`` of the
+    output's shape), ``gradient``: ``output.backward(g)`` with g that seeded randn. ``layer`` is
+    an index; -1 is the last layer."""
 
     kind: str = "sum"
     layer: int = -1
     batch: int = 0
     channel: int = 0
     position: tuple[int, ...] = ()
+    target: tuple[int, ...] | str = ()
+    seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind, "layer": self.layer}
@@ -164,6 +170,12 @@ class Objective:
             d["channel"] = self.channel
         if self.kind == "unit":
             d["position"] = list(self.position)
+        if self.kind == "cross_entropy":
+            d["target"] = list(self.target) if isinstance(self.target, tuple) else self.target
+        if self.kind == "mse":
+            d["target"] = self.target or "zeros"
+        if self.kind == "gradient" or (self.kind == "mse" and self.target == "randn"):
+            d["seed"] = self.seed
         return d
 
     def describe(self, layer_label: str = "") -> str:
@@ -176,6 +188,15 @@ class Objective:
             return f"mean of {out}"
         if self.kind == "channel":
             return f"sum of {out}[{self.batch}, {self.channel}]"
+        if self.kind == "cross_entropy":
+            classes = ", ".join(str(t) for t in self.target) if isinstance(
+                self.target, tuple) else str(self.target)
+            return f"cross_entropy({out}, target=[{classes}])"
+        if self.kind == "mse":
+            target = f"randn (seed {self.seed})" if self.target == "randn" else "zeros"
+            return f"mse_loss({out}, {target})"
+        if self.kind == "gradient":
+            return f"{out}.backward(g), g = randn (seed {self.seed})"
         pos = ", ".join(str(p) for p in self.position)
         return f"{out}[{self.batch}, {self.channel}{', ' if pos else ''}{pos}]"
 

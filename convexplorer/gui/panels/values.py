@@ -362,6 +362,10 @@ class ValuesPanel(Panel):
         text = self.tr("{expression}{part}: rows are {rows}, columns are {columns}; the whole "
                        "tensor is {size}.").format(expression=where, part=part, rows=rows or "-",
                                                   columns=cols, size=fmt_shape(a.shape))
+        if self.ref.is_none:
+            return self.tr("{expression} is None: the objective does not depend on this layer "
+                           "(it comes after the objective's layer), so backward leaves no "
+                           "gradient here. The table shows zeros.").format(expression=where)
         norm = self._grad_norm()
         if norm is not None:
             text += " " + self.tr("{expression}.norm() = {norm}").format(
