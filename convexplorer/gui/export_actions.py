@@ -151,12 +151,18 @@ class ExportActions(QObject):
         self.save_code_action = self._action("Save as PyTorch Code (.&py)\u2026",
                                              self.save_code,
                                              "Save an nn.Sequential that rebuilds this stack")
+        self.script_action = self._action(
+            self.tr("Save as Runnable &Script (.py)\u2026"), lambda: self.save_script(),
+            self.tr("A plain PyTorch script with the same weights and input that prints what "
+                    "the Values tab shows: x, print(model), every output, the objective and "
+                    "each parameter's .grad size and norm"))
         for a in (self.png_action, self.slide_action, self.run_action,
                   self.run_channels_action):
             self.menu.addAction(a)
         self.menu.addSeparator()
         self.menu.addAction(self.copy_code_action)
         self.menu.addAction(self.save_code_action)
+        self.menu.addAction(self.script_action)
         menu.addMenu(self.menu)
 
     def _default_name(self, suffix: str) -> str:
@@ -326,6 +332,37 @@ class ExportActions(QObject):
             self.files._error("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
         self.files._status(f"Saved {path}")
+        return True
+
+    def save_script(self, path: str | None = None) -> bool:
+        """Save the runnable script (and a bundled sample image beside it)."""
+        from ..engine.script import ScriptError, make_script, write_script
+
+        pipeline = self.window.pipeline
+        shape = self._input_shape()
+        try:
+            if shape is None:
+                raise ScriptError(self.tr("The input cannot be read, so the script cannot "
+                                          "make it; fix the input first."))
+            script = make_script(pipeline.config, tuple(shape), pipeline.base_dir)
+        except ScriptError as exc:
+            self.files._error(self.tr("Cannot write the script"), str(exc))
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self.window, self.tr("Save as Runnable Script"), self._default_name(".py"),
+                "Python (*.py)")
+            if not path:
+                return False
+            if not Path(path).suffix:
+                path += ".py"
+        try:
+            written = write_script(script, path)
+        except OSError as exc:
+            self.files._error(self.tr("Cannot save"), f"{path}: {exc.strerror or exc}")
+            return False
+        self.files._status(self.tr("Saved {files}; run it with python {script}").format(
+            files=", ".join(str(w) for w in written), script=written[0]))
         return True
 
     def paste_code(self):

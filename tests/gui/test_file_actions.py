@@ -445,3 +445,26 @@ def test_paste_dialog_shows_errors_and_sets_the_input_when_needed(window, qtbot)
     config = window.pipeline.config
     assert [s.type for s in config.layers] == ["Conv1d", "ReLU"]
     assert config.input.source == "signal" and config.input.shape == (1, 2, 100)
+
+
+def test_save_as_runnable_script_runs_and_prints_the_apps_numbers(window, tmp_path,
+                                                                 monkeypatch):
+    import subprocess
+    import sys
+
+    from convexplorer.engine.printing import tensor_ref
+    from convexplorer.engine.script import split_printed
+
+    ex = window.file_actions.export
+    save_dialog(monkeypatch, tmp_path / "mnist")
+    ex.script_action.trigger()
+    assert (tmp_path / "mnist.py").is_file() and (tmp_path / "digit7.png").is_file()
+    assert "Saved" in window.statusBar().currentMessage()
+    done = subprocess.run([sys.executable, str(tmp_path / "mnist.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed = split_printed(done.stdout)
+    result = window.last_result
+    last = result.layers[-1]
+    assert printed[f"{last.label} output"] == tensor_ref(result, last.index).text()
+    assert printed["input"] == tensor_ref(result, None).text()

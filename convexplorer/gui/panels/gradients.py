@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine.results import RunResult
+from ...model.objectives import check_objective
 from ...model.shapes import fmt_shape
 from ...model.spec import Objective
 from .activations import grid_slide, unit_objective
@@ -31,7 +34,18 @@ from .channel_grid import ChannelGrid
 from .data import batch_count, batch_item
 
 KINDS = [("sum", "sum of the output"), ("mean", "mean of the output"),
-         ("channel", "sum of one channel"), ("unit", "one unit")]
+         ("channel", "sum of one channel"), ("unit", "one unit"),
+         ("cross_entropy", "cross_entropy loss"), ("mse", "mse loss"),
+         ("gradient", "backward(g), g = randn")]
+KIND_TIPS = {
+    "cross_entropy": "F.cross_entropy(output, target): the output as logits (N, classes) and a "
+                     "target class per batch item (one class: the same for every item).",
+    "mse": "F.mse_loss(output, target) against zeros, or against torch.randn of the output's "
+           "shape after torch.manual_seed(seed).",
+    "gradient": "output.backward(g) with g = torch.randn of the output's shape after "
+                "torch.manual_seed(seed): the other idiom tutorials use. Its value is "
+                "(output * g).sum(), which has the same gradients.",
+}
 COLUMNS = ["layer", "parameter", ".grad.size()", ".grad.norm()", ".grad.min()", ".grad.max()"]
 
 
@@ -50,6 +64,21 @@ class ObjectiveBox(QGroupBox):
         self.apply_button = QPushButton("Run backward")
         self.current = QLabel()
         self.current.setWordWrap(True)
+        self.target_edit = QLineEdit()
+        self.target_edit.setPlaceholderText(self.tr("target classes, e.g. 3, 7"))
+        self.target_edit.setToolTip(self.tr("One target class per batch item, separated by "
+                                            "commas (one class: the same for every item)."))
+        self.mse_box = QComboBox()
+        self.mse_box.addItem(self.tr("against zeros"), "zeros")
+        self.mse_box.addItem(self.tr("against randn"), "randn")
+        self.seed_box = QSpinBox()
+        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setPrefix(self.tr("seed "))
+        self.seed_box.setToolTip(self.tr("torch.manual_seed for the random target or g."))
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c00;")
+        self.problem.setVisible(False)
         # the unit's boxes on a row of their own: beside the others they squeezed the layer's
         # name down to "conv1 (Co"
         row = QHBoxLayout()
@@ -60,14 +89,18 @@ class ObjectiveBox(QGroupBox):
         row.addStretch(1)
         unit_row = QHBoxLayout()
         unit_row.addWidget(self.units)
+        for w in (self.target_edit, self.mse_box, self.seed_box):
+            unit_row.addWidget(w)
         unit_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addLayout(unit_row)
+        layout.addWidget(self.problem)
         layout.addWidget(self.current)
         self._shapes: dict[int, tuple[int, ...]] = {}
         self.kind_box.currentIndexChanged.connect(self._update_fields)
         self.layer_box.keyChanged.connect(self._update_fields)
+        self.mse_box.currentIndexChanged.connect(self._update_fields)
 
     def set_result(self, result: RunResult) -> None:
         self._shapes = {lr.index: lr.output_shape for lr in result.layers}
@@ -81,8 +114,22 @@ class ObjectiveBox(QGroupBox):
     def show_objective(self, objective: Objective) -> None:
         self.kind_box.setCurrentIndex([k for k, _t in KINDS].index(objective.kind))
         self.layer_box.select_key(objective.layer)
+        if objective.kind == "cross_entropy" and isinstance(objective.target, tuple):
+            self.target_edit.setText(", ".join(str(c) for c in objective.target))
+        if objective.kind == "mse":
+            self.mse_box.setCurrentIndex(max(self.mse_box.findData(objective.target), 0))
+        if objective.kind in ("mse", "gradient"):
+            self.seed_box.setValue(objective.seed)
         self._update_fields()
         self.units.set_unit(objective.batch, objective.channel, objective.position)
+
+    def show_problem(self, problem) -> None:
+        """A problem of the objective (a class out of range...), under its fields; None
+        hides it."""
+        self.problem.setText(str(problem) if problem is not None else "")
+        self.problem.setVisible(problem is not None)
+        field = problem.field if problem is not None else None
+        self.target_edit.setStyleSheet("border: 1px solid #c00;" if field == "target" else "")
 
     def _shape(self) -> tuple[int, ...]:
         key = self.layer_box.key()
@@ -95,6 +142,11 @@ class ObjectiveBox(QGroupBox):
         one = kind in ("channel", "unit")
         self.units.fit(self._shape(), batch=one, channel=one, position=kind == "unit")
         self.units.setVisible(one)
+        self.target_edit.setVisible(kind == "cross_entropy")
+        self.mse_box.setVisible(kind == "mse")
+        self.seed_box.setVisible(kind == "gradient" or (
+            kind == "mse" and self.mse_box.currentData() == "randn"))
+        self.kind_box.setToolTip(KIND_TIPS.get(kind, ""))
 
     def objective(self) -> Objective:
         kind = self.kind_box.currentData()
@@ -102,8 +154,26 @@ class ObjectiveBox(QGroupBox):
         layer = -1 if layer is None else layer
         if kind in ("sum", "mean"):
             return Objective(kind=kind, layer=layer)
+        if kind == "cross_entropy":
+            return Objective(kind=kind, layer=layer, target=parse_classes(self.target_edit.text()))
+        if kind == "mse":
+            target = self.mse_box.currentData()
+            return Objective(kind=kind, layer=layer, target=target,
+                             seed=self.seed_box.value() if target == "randn" else 0)
+        if kind == "gradient":
+            return Objective(kind=kind, layer=layer, seed=self.seed_box.value())
         return Objective(kind=kind, layer=layer, batch=self.units.batch,
                          channel=self.units.channel, position=self.units.position)
+
+
+def parse_classes(text: str) -> tuple[int, ...]:
+    """"3, 7" -> (3, 7); anything that is not a whole number makes it empty (the objective's
+    check then says what to give)."""
+    parts = [p for p in text.replace(",", " ").split() if p]
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        return ()
 
 
 class ParamGradTable(QTableWidget):
@@ -206,7 +276,11 @@ class GradientPanel(Panel):
                            (batch,) if array.ndim >= 2 else (), words)
 
     def _on_apply_clicked(self) -> None:
-        self.objectiveRequested.emit(self.objective_box.objective())
+        objective = self.objective_box.objective()
+        problems = check_objective(objective, self.report) if self.report is not None else []
+        self.objective_box.show_problem(problems[0] if problems else None)
+        if not problems:
+            self.objectiveRequested.emit(objective)
 
     def _on_grid_unit_double_clicked(self, channel: int, position: tuple) -> None:
         items = arrays(self.result, grads=True)

@@ -119,3 +119,50 @@ def test_the_objectives_layer_chooser_shows_the_whole_name(qtbot, mnist_result):
     assert box.layer_box.width() >= box.layer_box.fontMetrics().horizontalAdvance(text) + 20
     box.kind_box.setCurrentIndex(0)  # the sum: no unit boxes
     assert not box.units.isVisible()
+
+
+def test_loss_objectives_in_the_window(qtbot):
+    """Pick cross_entropy, type the target classes, Run backward: a class out of range is
+    shown under the field and nothing runs; a good one runs torch's loss."""
+    import torch
+    import torch.nn.functional as F
+    from PySide6.QtCore import Qt
+
+    from convexplorer.gui.panels.gradients import GradientPanel
+    from convexplorer.model.config_io import load_config
+    from convexplorer.resources_path import example_path
+
+    from ..window_helpers import open_window
+
+    window = open_window(qtbot, load_config(example_path("mnist_convnet_classifier.json")),
+                         sync=True)
+    panel = next(p for p in window.panels if isinstance(p, GradientPanel))
+    window.tabs.setCurrentWidget(panel)
+    box = panel.objective_box
+    box.kind_box.setCurrentIndex(box.kind_box.findData("cross_entropy"))
+    assert box.target_edit.isVisible() and not box.units.isVisible()
+    box.target_edit.clear()
+    qtbot.keyClicks(box.target_edit, "12")
+    qtbot.mouseClick(box.apply_button, Qt.MouseButton.LeftButton)
+    assert box.problem.isVisible()
+    assert "class 12 is outside 0..9" in box.problem.text()
+    assert window.pipeline.config.objective.kind == "sum"  # not applied
+    box.target_edit.clear()
+    qtbot.keyClicks(box.target_edit, "7")
+    qtbot.mouseClick(box.apply_button, Qt.MouseButton.LeftButton)
+    assert not box.problem.isVisible()
+    result = window.last_result
+    assert result.objective.kind == "cross_entropy" and result.objective.target == (7,)
+    logits = torch.from_numpy(result.layers[-1].activation)
+    assert result.objective_value == pytest.approx(
+        float(F.cross_entropy(logits, torch.tensor([7]))), rel=1e-5)
+    assert "cross_entropy(" in box.current.text()
+    box.kind_box.setCurrentIndex(box.kind_box.findData("mse"))
+    box.mse_box.setCurrentIndex(box.mse_box.findData("randn"))
+    assert box.seed_box.isVisible()
+    box.seed_box.setValue(4)
+    qtbot.mouseClick(box.apply_button, Qt.MouseButton.LeftButton)
+    assert window.last_result.objective == window.pipeline.config.objective
+    assert window.pipeline.config.objective.to_dict() == {"kind": "mse", "layer": -1,
+                                                          "target": "randn", "seed": 4}
+    window.close()
