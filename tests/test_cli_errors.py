@@ -54,7 +54,7 @@ CASES = {
     "unknown top-level key": (
         lambda d: ["run", write(d, {**GOOD, "bogus": 1})], 2,
         ["unknown key 'bogus'; valid keys: version, name"]),
-    "config is a folder": (lambda d: ["run", d], 2, ["cannot read"]),
+    "config is a folder": (lambda d: ["run", d], 2, ["is a folder, not a regular file"]),
     "config is binary": (lambda d: ["run", binary(d)], 2, ["not a text (JSON) file"]),
     "config is a JSON list": (lambda d: ["run", write(d, "[1, 2]")], 2,
                               ['a config must be a JSON object with "layers"']),

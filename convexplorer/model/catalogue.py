@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .limits import MAX_FLOAT, MAX_INT
+
 # Parameter kinds.
 INT = "int"  # a single integer
 FLOAT = "float"  # a single float
@@ -49,6 +51,14 @@ class Param:
     item_nullable: bool = False  # items of a tuple may be None (adaptive output_size)
     keyword_only: bool = False  # torch only accepts it by keyword
     auto: bool = False  # inferred from the previous layer when omitted
+
+    def __post_init__(self) -> None:
+        # Every number has an upper bound, the same wherever a value enters (config file, form,
+        # importer): one torch accepts and a spin box holds (see model.limits).
+        if self.maximum is None and self.kind in (INT, SIZE, PADDING):
+            object.__setattr__(self, "maximum", MAX_INT)
+        elif self.maximum is None and self.kind == FLOAT:
+            object.__setattr__(self, "maximum", MAX_FLOAT)
 
     @property
     def is_size(self) -> bool:
