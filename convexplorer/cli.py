@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .model.config_io import ConfigError, load_config
+from .model.files import short_path
 from .model.spec import Objective
 
 SUBCOMMANDS = ("run", "shapes", "import")
@@ -62,20 +63,28 @@ def _load(path: str):
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
+OUT_UNWRITABLE = "--out {path}: cannot write ({reason})"
+
+
 def _check_out_dir(out: str) -> None:
     """Refuse an output folder that cannot be written before a (possibly long) run."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise CliError(f"--out {out}: cannot write (it is a file, not a folder)")
-    parent = path
-    while not parent.exists():
-        if parent.parent == parent:
-            break
-        parent = parent.parent
-    if not parent.is_dir():
-        raise CliError(f"--out {out}: cannot write ({parent} is not a folder)")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CliError(f"--out {out}: cannot write (no permission to write in {parent})")
+    path, shown = Path(out), short_path(out)
+    try:
+        if path.exists() and not path.is_dir():
+            raise CliError(OUT_UNWRITABLE.format(path=shown, reason="it is a file, not a folder"))
+        parent = path
+        while not parent.exists():
+            if parent.parent == parent:
+                break
+            parent = parent.parent
+        if not parent.is_dir():
+            raise CliError(OUT_UNWRITABLE.format(
+                path=shown, reason=f"{short_path(parent)} is not a folder"))
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise CliError(OUT_UNWRITABLE.format(
+                path=shown, reason=f"no permission to write in {short_path(parent)}"))
+    except OSError as exc:  # e.g. a path too long for the system
+        raise CliError(OUT_UNWRITABLE.format(path=shown, reason=exc.strerror or exc)) from None
 
 
 def _check_memory(config, shape, ignore_limit: bool, where: str) -> None:
@@ -93,12 +102,17 @@ def _check_memory(config, shape, ignore_limit: bool, where: str) -> None:
                        "--ignore-memory-limit (or raise CONVEXPLORER_MEMORY_LIMIT_MB)")
 
 
+OUT_OF_MEMORY = ("{config}: out of memory: use a smaller input, fewer channels or a larger "
+                 "stride")
+
+
 def cmd_run(args) -> int:
     from .engine.export import write_run
     from .engine.inputs import InputError, input_shape, load_input_file
     from .engine.run import RunError, config_dir, run
 
     config = _load(args.config)
+    where = short_path(args.config)
     names = [spec.name or str(i) for i, spec in enumerate(config.layers)]
     objective = parse_objective(args.objective, names) if args.objective else None
     _check_out_dir(args.out)
@@ -111,23 +125,25 @@ def cmd_run(args) -> int:
     try:
         shape = x.shape if x is not None else input_shape(config.input, config_dir(args.config))
     except InputError as exc:
-        raise CliError(f"{args.config}: input: {exc}") from None
-    _check_memory(config, tuple(shape), args.ignore_memory_limit, args.config)
+        raise CliError(f"{where}: input: {exc}") from None
+    _check_memory(config, tuple(shape), args.ignore_memory_limit, where)
     try:
         result = run(config, base_dir=config_dir(args.config), input_array=x,
                      device=args.device, objective=objective)
     except MemoryError:
-        raise CliError(f"{args.config}: out of memory: use a smaller input, fewer channels or "
-                       "a larger stride") from None
+        raise CliError(OUT_OF_MEMORY.format(config=where)) from None
     except RunError as exc:
         if exc.problems:
-            msg = "\n".join(f"{args.config}: {p}" for p in exc.problems)
+            msg = "\n".join(f"{where}: {p}" for p in exc.problems)
             raise CliError(msg, EXIT_USAGE) from None
-        raise CliError(f"{args.config}: {exc}") from None
+        raise CliError(f"{where}: {exc}") from None
     try:
         summary = write_run(result, args.out, channel_pngs=args.channel_pngs)
+    except MemoryError:  # the PNGs of a very large run
+        raise CliError(OUT_OF_MEMORY.format(config=where)) from None
     except OSError as exc:
-        raise CliError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from None
+        raise CliError(OUT_UNWRITABLE.format(path=short_path(args.out),
+                                             reason=exc.strerror or exc)) from None
     last = result.layers[-1].output_shape if result.layers else result.input.shape
     n = len(result.layers)
     print(f"{config.name}: {n} layer{'' if n == 1 else 's'} on {result.device}, output "
@@ -163,7 +179,7 @@ def cmd_shapes(args) -> int:
             for j, line in enumerate(info.formula):
                 print(f"{info.label} dim {j}: {line}")
     for p in report.problems:
-        print(f"{args.config}: {p}", file=sys.stderr)
+        print(f"{short_path(args.config)}: {p}", file=sys.stderr)
     return EXIT_USAGE if report.problems else EXIT_OK
 
 

@@ -5,7 +5,6 @@ Paste PyTorch Code. The run folder has the layout of ``python main.py run`` (eng
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog
 from ..engine.export import write_run
 from ..engine.inputs import InputError, input_shape
 from ..model.config_io import atomic_write_text
+from ..model.files import safe_stem
 from ..model.pytorch_export import CodeExportError, to_code
 
 
@@ -114,9 +114,9 @@ class ExportActions(QObject):
         menu.addMenu(self.menu)
 
     def _default_name(self, suffix: str) -> str:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.window.pipeline.config.name).strip("_")
+        name = safe_stem(self.window.pipeline.config.name, "convexplorer")
         folder = self.window.pipeline.base_dir
-        file = (name or "convexplorer") + suffix
+        file = name + suffix
         return str(folder / file) if folder else file
 
     # -- panel -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from ..model.config_io import ConfigError, load_config, save_config
+from ..model.files import STEM_CHARS, safe_stem
 from ..model.settings import Autosave, Autosaved, RecentFiles, orphaned_autosaves, rebase_input
 from ..model.spec import Config
 from .export_actions import ExportActions
@@ -305,4 +306,4 @@ class FileActions(QObject):
 
 def _stem(name: str) -> str:
     safe = "".join(c if c.isalnum() or c in "-_ " else "_" for c in name).strip()
-    return safe or "untitled"
+    return safe if len(safe) <= STEM_CHARS else safe_stem(name)

@@ -4,7 +4,6 @@ edits and the pipeline's events into views and runs."""
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -164,14 +163,14 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _input_shape(self, config: Config) -> tuple[tuple[int, ...] | None, str]:
-        from ..engine.inputs import MAX_INPUT_ELEMENTS, InputError, input_shape
+        from ..engine.inputs import InputError, input_shape
 
         spec = config.input
         if spec.source in ("random", "signal"):
-            if math.prod(spec.shape) > MAX_INPUT_ELEMENTS:  # load_input refuses it too
-                return None, (f"input shape {list(spec.shape)} has more than "
-                              f"{MAX_INPUT_ELEMENTS} values; use a smaller shape")
-            return tuple(spec.shape), ""
+            try:  # the checks load_input makes too (size, count, a signal's rank)
+                return input_shape(spec), ""
+            except InputError as exc:
+                return None, str(exc)
         key = (spec, self.pipeline.base_dir)
         if key in self._shape_cache:
             return self._shape_cache[key], ""

@@ -61,8 +61,7 @@ TOO_DEEP = ("{source}: the JSON is nested more than {limit} levels deep; a confi
 TOO_MANY_DIGITS = ("{source}: line {line}, column {column}: a number of {digits} digits is far "
                    "beyond any field's limit (at most {limit})")
 TOO_LONG_TEXT = "{source}: the text is {size} characters long, more than a config may be ({limit})"
-NOT_A_NAME = ("{where}: \"type\" must be a layer type name such as \"Conv2d\", got {value}; "
-              "known types: {known}")
+NOT_A_NAME = "{where}: \"type\" must be a layer type name such as \"Conv2d\", got {value}"
 NOT_A_VALUE = ("{where}: {key} must be a number, true or false, a string or a list, got "
                "{value}")
 AT_MOST = "{where} must be at most {limit}, got {value}"
@@ -197,7 +196,7 @@ def layer_from_dict(d: Any, index: int, where: str = "") -> LayerSpec:
     if type_name is None:
         raise ConfigError(f"{prefix}: missing \"type\"; known types: {known}")
     if not isinstance(type_name, str):
-        raise ConfigError(NOT_A_NAME.format(where=prefix, value=_show(type_name), known=known))
+        raise ConfigError(NOT_A_NAME.format(where=prefix, value=_show(type_name)))
     if type_name not in CATALOGUE:
         raise ConfigError(f"{prefix}: unknown layer type {_show(type_name)}; "
                           f"known types: {known}")
@@ -205,7 +204,7 @@ def layer_from_dict(d: Any, index: int, where: str = "") -> LayerSpec:
     name = d.get("name")
     if name is not None and not isinstance(name, str):
         raise ConfigError(f"{prefix} ({type_name}): name must be a string")
-    label = f"{prefix} ({name + ', ' if name else ''}{type_name})"
+    label = f"{prefix} ({_short(name) + ', ' if name else ''}{type_name})"
     valid = ("type", "name") + lt.param_names
     params = {}
     for key, value in d.items():

@@ -9,7 +9,9 @@ Errors are ``FileProblem``: a short sentence without the path, so each caller pu
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 from typing import BinaryIO
 
@@ -109,3 +111,17 @@ def is_regular(path: str | os.PathLike) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except (OSError, ValueError):
         return False
+
+
+STEM_CHARS = 48  # of a user's name in a file name: file systems allow 255 bytes in all
+
+
+def safe_stem(name: str, fallback: str = "untitled") -> str:
+    """A file name part made from a user's text (a layer or config name): letters, digits and
+    ``_.-`` only, at most STEM_CHARS characters. A longer name is cut and gets a short hash
+    of the whole, so two long names that start alike still give two files."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or fallback
+    if len(safe) <= STEM_CHARS:
+        return safe
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{safe[:STEM_CHARS - 9].rstrip('_.')}_{digest}"
