@@ -139,3 +139,15 @@ INPUT_WORDS = {
     "path of 5000 characters (.png)": "cannot read (File name too long)",
     "path of 5000 characters (.npy)": "cannot read (File name too long)",
 }
+
+
+def crashed_autosave(folder: Path, config, source=None):
+    """An autosave as a crash leaves it: written, and its window's lock gone (the system drops
+    the locks of a dead process) while the file stays."""
+    from convexplorer.model.settings import Autosave
+
+    auto = Autosave(folder)
+    auto.write(config, source)
+    os.close(auto._lock_fd)
+    auto._lock_fd = None
+    return auto

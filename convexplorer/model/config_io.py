@@ -8,14 +8,17 @@ field can be shown and fixed instead of the whole file being refused.
 from __future__ import annotations
 
 import difflib
+import glob
 import json
 import math
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from . import locks
 from .catalogue import CATALOGUE
 from .files import FileProblem, read_regular, short_path
 from .limits import (
@@ -329,23 +332,55 @@ def dumps_config(config: Config) -> str:
     return json.dumps(config.to_dict(), indent=2) + "\n"
 
 
+STALE_TEMP_S = 60  # where files cannot be locked, a temporary file this old is a leftover
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename over it: a crash or a full
-    disk mid-write leaves the old file intact."""
+    disk mid-write leaves the old file intact. The temporary file is locked while it is
+    written, so the next save of the same file can tell what killed saves left behind
+    (``.NAME.*.tmp``) and removes it."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    locked = locks.try_lock(fd) and locks.fcntl is not None
+    _remove_stale_temps(path, Path(tmp))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+            if locked:  # renamed while still locked: no cleanup can take it meanwhile
+                os.replace(tmp, path)
+        if not locked:  # Windows renames only a closed file
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+
+
+def _remove_stale_temps(path: Path, own: Path) -> None:
+    """Remove the temporary files of ``path`` that no save is writing any more (best effort)."""
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return
+    for stale in candidates:
+        if stale == own:
+            continue
+        held = locks.held_elsewhere(stale)
+        if held is None:  # no locks here: only what is clearly old
+            try:
+                held = time.time() - stale.stat().st_mtime < STALE_TEMP_S
+            except OSError:
+                continue
+        if not held:
+            try:
+                stale.unlink()
+            except OSError:
+                pass
 
 
 def save_config(config: Config, path: str | os.PathLike) -> None:
