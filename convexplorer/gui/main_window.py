@@ -33,6 +33,9 @@ from .window_drops import dropped_path, open_dropped
 from .window_layout import build_central, build_docks, reset_layout
 
 APP_NAME = "convexplorer"
+STOPPED = "stopped; the panels show the last finished run (F5 runs again)"
+STOPPED_FINISHING = ("stopped; the layer being computed still finishes in the background "
+                     "(torch cannot stop inside a layer); the panels show the last finished run")
 DEFAULT_SIZE = (1400, 880)
 START_FALLBACK_MS = 1000  # the first run starts after the first paint, or after this
 
@@ -74,6 +77,7 @@ class MainWindow(QMainWindow):
         self.runner.runCrashed.connect(self._on_run_crashed)
         self.status.stop_button.clicked.connect(self.stop_run)
         self.runner.devicesReady.connect(self._on_devices)
+        self.runner.cancelledRunEnded.connect(self._on_cancelled_run_ended)
         self.field_undo = FieldUndo(self)
         self._refresh(run=False)
 
@@ -295,7 +299,12 @@ class MainWindow(QMainWindow):
     def stop_run(self) -> None:
         """Cancel the waiting or running run (Stop, Esc); the panels keep the last result."""
         if self.runner.state in ("waiting", "running"):
-            self.runner.cancel("stopped; the panels show the last finished run (F5 runs again)")
+            self.runner.cancel(STOPPED_FINISHING if self.runner.busy else STOPPED)
+
+    def _on_cancelled_run_ended(self) -> None:
+        """The layer a cancelled run was computing is done: the status says plainly stopped."""
+        if self.runner.state == "cancelled":
+            self.status.set_state("cancelled", STOPPED)
 
     def _on_runner_state(self, state: str, message: str) -> None:
         self.status.set_state(state, message)
