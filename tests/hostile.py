@@ -80,7 +80,7 @@ def short_npy(folder: Path) -> Path:
 
 def huge_float64_npy(folder: Path) -> Path:
     path = folder / "huge.npy"
-    np.save(path, np.full((1, 1, 4, 4), 1e300))
+    np.save(path, np.full((1, 1, 28, 28), 1e300))
     return path
 
 
