@@ -87,8 +87,9 @@ def _check_out_dir(out: str) -> None:
         raise CliError(OUT_UNWRITABLE.format(path=shown, reason=exc.strerror or exc)) from None
 
 
-def _check_memory(config, shape, ignore_limit: bool, where: str) -> None:
+def _check_memory(config, shape, ignore_limit: bool, where: str, decoded: int = 0) -> None:
     """Refuse a run whose estimated memory is above CONVEXPLORER_MEMORY_LIMIT_MB."""
+    from .engine.devices import channel_block
     from .model.memory import estimate_bytes, memory_limit_bytes, over_limit_message
     from .model.shapes import infer
 
@@ -96,7 +97,7 @@ def _check_memory(config, shape, ignore_limit: bool, where: str) -> None:
     report = infer(config.layers, shape)
     if ignore_limit or limit is None or not report.ok:
         return  # problems are reported by the run itself, with their fields
-    estimate = estimate_bytes(report)
+    estimate = estimate_bytes(report, decoded, channel_block())
     if estimate > limit:
         raise CliError(f"{where}: {over_limit_message(estimate, limit)}; or pass "
                        "--ignore-memory-limit (or raise CONVEXPLORER_MEMORY_LIMIT_MB)")
@@ -108,7 +109,14 @@ OUT_OF_MEMORY = ("{config}: out of memory: use a smaller input, fewer channels o
 
 def cmd_run(args) -> int:
     from .engine.export import write_run
-    from .engine.inputs import InputError, input_shape, load_input_file
+    from .engine.inputs import (
+        InputError,
+        decoded_bytes,
+        file_spec,
+        input_file_shape,
+        input_shape,
+        load_input_file,
+    )
     from .engine.run import RunError, config_dir, run
 
     config = _load(args.config)
@@ -116,20 +124,28 @@ def cmd_run(args) -> int:
     names = [spec.name or str(i) for i, spec in enumerate(config.layers)]
     objective = parse_objective(args.objective, names) if args.objective else None
     _check_out_dir(args.out)
-    x = None
-    if args.input:
+    base = config_dir(args.config)
+    if args.input:  # the header first: the memory check comes before the loading
         try:
-            x = load_input_file(args.input)
+            shape = input_file_shape(args.input)
         except InputError as exc:
             raise CliError(f"--input {exc}", EXIT_USAGE) from None
+        decoded = decoded_bytes(file_spec(args.input))
+    else:
+        try:
+            shape = input_shape(config.input, base)
+        except InputError as exc:
+            raise CliError(f"{where}: input: {exc}") from None
+        decoded = decoded_bytes(config.input, base)
+    _check_memory(config, tuple(shape), args.ignore_memory_limit, where, decoded)
+    x = None
     try:
-        shape = x.shape if x is not None else input_shape(config.input, config_dir(args.config))
+        if args.input:
+            x = load_input_file(args.input)
+        result = run(config, base_dir=base, input_array=x, device=args.device,
+                     objective=objective)
     except InputError as exc:
-        raise CliError(f"{where}: input: {exc}") from None
-    _check_memory(config, tuple(shape), args.ignore_memory_limit, where)
-    try:
-        result = run(config, base_dir=config_dir(args.config), input_array=x,
-                     device=args.device, objective=objective)
+        raise CliError(f"--input {exc}", EXIT_USAGE) from None
     except MemoryError:
         raise CliError(OUT_OF_MEMORY.format(config=where)) from None
     except RunError as exc:
@@ -153,14 +169,14 @@ def cmd_run(args) -> int:
 
 
 def cmd_shapes(args) -> int:
-    from .engine.inputs import InputError, input_shape, load_input_file
+    from .engine.inputs import InputError, input_file_shape, input_shape
     from .engine.meta import infer_meta
     from .engine.run import config_dir
     from .model.shapes import fmt_shape
 
     config = _load(args.config)
     try:
-        shape = (load_input_file(args.input).shape if args.input
+        shape = (input_file_shape(args.input) if args.input
                  else input_shape(config.input, config_dir(args.config)))
     except InputError as exc:
         raise CliError(f"input: {exc}", EXIT_USAGE) from None

@@ -123,6 +123,8 @@ INPUT_FILES = {
     "path of 5000 characters (.png)": lambda d: long_path(d, ".png"),
     "path of 5000 characters (.npy)": lambda d: long_path(d, ".npy"),
 }
+# files whose header is fine and whose values are not (found when a run reads them)
+VALUE_PROBLEMS = ("float64 .npy beyond float32",)
 # what the one-line message says about each
 INPUT_WORDS = {
     "PNG bomb": "claims to be far larger than 16777216 pixels",

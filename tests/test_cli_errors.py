@@ -153,8 +153,9 @@ def test_runs_above_the_memory_limit_are_refused_unless_asked(tmp_path, capsys, 
     assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith(f"convexplorer: {cfg}: this run needs about 1.2 KiB (activations and "
-                          "gradients), more than the 1.0 KiB limit")
+    assert err.startswith(f"convexplorer: {cfg}: this run needs about 9.3 KiB at its peak "
+                          "(activations, gradients, working memory and images), more than "
+                          "the 1.0 KiB limit")
     assert "--ignore-memory-limit" in err
     assert not (tmp_path / "o").exists()
     assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"),

@@ -195,11 +195,11 @@ def _read_npy(path: Path) -> np.ndarray:
     if flat.size != count:
         raise InputError(NOT_NPY.format(path=shown, reason="the data ends early"))
     arr = flat.reshape(header.shape, order="F" if header.fortran else "C")
-    if arr.dtype.kind == "f":
-        with np.errstate(invalid="ignore", over="ignore"):
-            if not np.isfinite(arr).all():
-                raise InputError(f"{shown}: array holds NaN or infinite values")
-            largest = float(np.abs(arr).max())
+    if arr.dtype.kind == "f":  # min and max need no copy; NaN makes both NaN
+        lo, hi = float(arr.min()), float(arr.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise InputError(f"{shown}: array holds NaN or infinite values")
+        largest = max(-lo, hi)
         limit = float(np.finfo(np.float32).max)
         if largest > limit:
             raise InputError(NO_FLOAT32.format(path=shown, largest=f"{largest:.3g}",
@@ -237,6 +237,46 @@ def input_shape(spec: InputSpec, base_dir=None) -> tuple[int, ...]:
     with _image(path) as img:  # only the header: still an image, and not too large to load
         w, h = img.size
     return (1, channels) + (tuple(spec.size) if spec.size is not None else (h, w))
+
+
+def decoded_bytes(spec: InputSpec, base_dir=None) -> int:
+    """Bytes that loading the input takes at its peak, read from headers only: the float32
+    array and what it is made from (model.memory adds it to the estimate). An input that
+    cannot be read counts 0 (its problem is reported elsewhere)."""
+    try:
+        shape = input_shape(spec, base_dir)
+    except InputError:
+        return 0
+    values = math.prod(shape)
+    if spec.source == "random":
+        return 4 * values
+    if spec.source == "signal":  # float64 rows, a float32 copy, the broadcast copy
+        return 16 * values
+    path = resolve_path(spec.path or "", base_dir)
+    try:
+        if spec.source == "npy":
+            with _npy(path) as (header, _fh):
+                return (header.dtype.itemsize + 4) * values
+        with _image(path) as img:
+            w, h = img.size
+            src = 1 if img.mode in ("1", "L", "P") else 4  # Pillow keeps RGB in 4 bytes
+    except InputError:
+        return 0
+    channels = shape[1]
+    mode = 1 if channels == 1 else 4
+    # decoded, converted to the mode, resized; then uint8 and float32 arrays of the result
+    return w * h * (src + mode) + values // channels * (mode + channels + 4 * channels)
+
+
+def file_spec(path: str | os.PathLike) -> InputSpec:
+    """The input a .npy or image file given directly (--input) makes."""
+    p = Path(path)
+    return InputSpec(source="npy" if p.suffix.lower() == ".npy" else "image", path=str(p))
+
+
+def input_file_shape(path: str | os.PathLike) -> tuple[int, ...]:
+    """The shape of a .npy or image file given directly (--input), from its header."""
+    return input_shape(file_spec(path))
 
 
 def _signal(spec: InputSpec) -> np.ndarray:
@@ -306,7 +346,4 @@ def load_input(spec: InputSpec, base_dir=None) -> np.ndarray:
 
 def load_input_file(path: str | os.PathLike) -> np.ndarray:
     """A .npy or image file given directly (the command line's --input)."""
-    p = Path(path)
-    if p.suffix.lower() == ".npy":
-        return load_input(InputSpec(source="npy", path=str(p)))
-    return load_input(InputSpec(source="image", path=str(p)))
+    return load_input(file_spec(path))

@@ -18,6 +18,9 @@ from ..model.config_io import atomic_write_text
 from ..model.files import safe_stem
 from ..model.pytorch_export import CodeExportError, to_code
 
+EXPORT_OUT_OF_MEMORY = ("{folder}: out of memory while writing the images; export without a "
+                        "PNG per channel, or make the run smaller")
+
 
 class RunExport(QObject):
     """Writes a RunResult to a folder in a worker thread. ``start()`` runs it; ``cancel()``
@@ -65,6 +68,9 @@ class RunExport(QObject):
                                 progress=self._progress)
         except OSError as exc:
             self.finished.emit(None, f"{self.folder}: cannot write ({exc.strerror or exc})")
+            return
+        except MemoryError:
+            self.finished.emit(None, EXPORT_OUT_OF_MEMORY.format(folder=self.folder))
             return
         except Exception as exc:  # noqa: BLE001 - reported to the user, the app goes on
             self.finished.emit(None, f"{self.folder}: export failed ({exc})")

@@ -186,6 +186,17 @@ class MainWindow(QMainWindow):
         self._shape_cache[key] = shape
         return shape, ""
 
+    def _decoded(self, config: Config) -> int:
+        """Bytes that loading the input takes (its file's header is read once per input)."""
+        from ..engine.inputs import decoded_bytes
+
+        if config.input.source in ("random", "signal"):  # arithmetic only: not cached
+            return decoded_bytes(config.input)
+        key = ("decoded", config.input, self.pipeline.base_dir)
+        if key not in self._shape_cache:
+            self._shape_cache[key] = decoded_bytes(config.input, self.pipeline.base_dir)
+        return self._shape_cache[key]
+
     def _refresh(self, run: bool) -> None:
         config = self.pipeline.config
         shape, self.input_error = self._input_shape(config)
@@ -195,7 +206,7 @@ class MainWindow(QMainWindow):
         else:
             report = infer(config.layers, shape)
         self.report = report
-        self.estimate = estimate_bytes(report) if report.ok else None
+        self.estimate = estimate_bytes(report, self._decoded(config)) if report.ok else None
         if run and self._started:
             # the worker starts on the run while this thread updates the views
             self._request_run()

@@ -419,6 +419,21 @@ def test_export_run_folder_in_a_worker(window, tmp_path, monkeypatch, qtbot, cha
     assert ex.job is None and ex.progress is None
 
 
+def test_out_of_memory_in_an_export_is_said_as_such(window, tmp_path, monkeypatch, qtbot):
+    def no_memory(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(export_actions, "write_run", no_memory)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(tmp_path / "out")))
+    window.file_actions.export.export_run()
+    qtbot.waitUntil(lambda: window.file_actions.export.job is None, timeout=10_000)
+    [box] = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert box.windowTitle() == "Export failed"
+    assert box.text() == (f"{tmp_path / 'out'}: out of memory while writing the images; "
+                          "export without a PNG per channel, or make the run smaller")
+
+
 def test_cancel_in_the_progress_dialog_stops_the_export(window, tmp_path, monkeypatch, qtbot):
     gate = threading.Event()
 

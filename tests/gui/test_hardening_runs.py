@@ -125,6 +125,24 @@ def test_exception_in_a_slot_shows_a_dialog_and_the_app_goes_on(qtbot, reporting
 
 
 @pytest.mark.qt_no_exception_capture
+def test_running_out_of_memory_in_a_slot_is_said_as_such_not_as_a_bug(qtbot, reporting):
+    """Item 9: MemoryError anywhere is the out-of-memory message."""
+    window = reporting
+
+    def greedy_slot():
+        raise MemoryError()
+
+    with qtbot.waitSignal(window.errors.dialogShown) as shown:
+        QTimer.singleShot(0, greedy_slot)
+    dialog = shown.args[0]
+    assert dialog.windowTitle() == "Out of memory"
+    assert dialog.message.text().startswith("convexplorer ran out of memory: make the input "
+                                            "smaller")
+    assert "bug" not in dialog.message.text()
+    dialog.close()
+
+
+@pytest.mark.qt_no_exception_capture
 def test_exception_in_a_worker_thread_reaches_the_gui_thread(qtbot, reporting):
     window = reporting
 
@@ -188,8 +206,9 @@ def test_a_run_above_the_memory_limit_asks_first(qtbot, monkeypatch):
     assert window.pipeline.config.input.shape == (1, 1, 256, 256)
     banner = window.memory_banner
     assert banner.isVisible()
-    assert "this run needs about 10.3 MiB" in banner.text and "1.0 MiB limit" in banner.text
-    assert window.status.state == "held" and "10.3 MiB" in window.status.text
+    assert "this run needs about 20.8 MiB at its peak" in banner.text
+    assert "1.0 MiB limit" in banner.text
+    assert window.status.state == "held" and "20.8 MiB" in window.status.text
     assert engine.calls == calls  # nothing ran
     assert window.last_result.input.shape == (1, 1, 28, 28)  # the last run stays shown
 
