@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..model.files import NO_SUCH_FILE, FileProblem, open_regular, short_path
+from ..model.limits import fmt_number
 from ..model.spec import InputSpec
 from ..resources_path import resources_dir
 
@@ -153,14 +154,17 @@ def _npy_header(path: Path, fh) -> _NpyHeader:
     if dtype.kind not in "biuf":
         raise InputError(f"{shown}: dtype {dtype} is not numeric; save float32 values")
     shape = tuple(shape)
-    if not 2 <= len(shape) <= 5:
-        raise InputError(f"{shown}: array has shape {list(shape)}; expected (N, C, L) or "
+    listed = "[" + ", ".join(fmt_number(s) for s in shape[:8]) + (", ..." if len(shape) > 8
+                                                                 else "") + "]"
+    if not 2 <= len(shape) <= 5 or any(s < 0 for s in shape):
+        raise InputError(f"{shown}: array has shape {listed}; expected (N, C, L) or "
                          "(N, C, H, W), with the batch dimension first")
     size = math.prod(shape)
     if size == 0:
-        raise InputError(f"{shown}: array is empty (shape {list(shape)})")
+        raise InputError(f"{shown}: array is empty (shape {listed})")
     if size > MAX_INPUT_ELEMENTS:
-        raise InputError(f"{shown}: array has {size} values, more than {MAX_INPUT_ELEMENTS}")
+        raise InputError(f"{shown}: array has {fmt_number(size)} values, more than "
+                         f"{MAX_INPUT_ELEMENTS}")
     offset = fh.tell()
     needed = offset + size * dtype.itemsize
     actual = os.fstat(fh.fileno()).st_size
