@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..model.catalogue import LayerType
 from ..model.shapes import LayerInfo
-from ..model.spec import LayerSpec, layer_label
+from ..model.spec import LayerSpec, shown_name
 from .param_editor import ParamEditor
 
 STYLE = """
@@ -167,7 +167,7 @@ class LayerForm(QWidget):
             self.problems_label.setVisible(False)
             self.help_line.setText("")
             return
-        self.title.setText(f"{layer_label(index, spec).rsplit(' (', 1)[0]} \u2014 nn.{spec.type}")
+        self.title.setText(f"{shown_name(spec.name or str(index))} \u2014 nn.{spec.type}")
         self.doc.setText(lt.help if lt else f"unknown layer type {spec.type!r}")
         if not self.name_edit.hasFocus() or self.name_edit.text() != (spec.name or ""):
             self.name_edit.setText(spec.name or "")

@@ -126,6 +126,7 @@ def drop(window, path) -> None:
 
 EXTREMES = ["0", "-1", "1", "2", "3", "7", "64", "65535", "99999", "2147483647", "99999999999",
             "1e309", "nan", "-", ""]
+NAMES = ["", "conv", "a b/c\\d", "名前", "\u202e reversed", "x" * 100_000, "forward", "0"]
 SHAPES = ["1, 2, 12, 12", "2, 1, 9, 9", "1, 1, 64", "1, 8", "0, 1, 4, 4", "1, 1, 99999, 99999",
           "64, 64, 1024, 1024", "1x3x5x5", "garbage", "1, 1, 1, 1", "9" * 40]
 
@@ -149,7 +150,7 @@ class Monkey:
         if n:
             acts += [("select", self.select), ("spin", self.spin), ("spin", self.spin),
                      ("spin", self.spin), ("toggle", self.toggle), ("remove", self.remove),
-                     ("move", self.move)]
+                     ("move", self.move), ("rename", self.rename)]
         return acts
 
     # each action is what a user can do in the window
@@ -183,6 +184,12 @@ class Monkey:
         else:
             spin.setValue(self.rng.choice([spin.minimum(), spin.maximum(),
                                            min(spin.value() + 1, spin.maximum())]))
+
+    def rename(self) -> None:
+        edit = self.window.form.name_edit
+        name = self.rng.choice(NAMES)
+        edit.setText(name)
+        edit.textEdited.emit(name)  # as typing it would (a megabyte is not typed key by key)
 
     def toggle(self) -> None:
         editors = list(self.window.form.editors.values())
@@ -230,6 +237,16 @@ class Monkey:
         self.qtbot.wait(self.rng.choice([0, 10, 50]))
 
 
+def describe(window) -> str:
+    """The window's state in a line, for a failure message."""
+    config = window.pipeline.config
+    layers = ", ".join(f"{s.type}({', '.join(f'{k}={v!r:.20}' for k, v in s.params)})"
+                       for s in config.layers)
+    shapes = [i.output_shape for i in window.report.layers] if window.report else []
+    return (f"input {config.input.source} {list(config.input.shape)}; layers {layers}; "
+            f"outputs {shapes}; estimate {window.estimate}")
+
+
 def close_message_boxes(window) -> int:
     """Close the ordinary messages (a refused file, say): expected here, unlike error dialogs."""
     boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
@@ -261,7 +278,8 @@ def test_monkey_random_legal_actions_on_the_real_window(qtbot, tmp_path, monkeyp
             monkey.act()
             took = time.perf_counter() - t0
             assert took < STALL_S, (f"seed {seed}: action {i} ({monkey.log[-1]}) blocked the "
-                                    f"window for {took:.2f} s; actions: {monkey.log[-12:]}")
+                                    f"window for {took:.2f} s; actions: {monkey.log[-12:]}; "
+                                    f"{describe(window)}")
             messages += close_message_boxes(window)
             errors = [d for d in window.findChildren(ErrorDialog) if d.isVisible()]
             assert window.errors.reported == 0 and not errors, (
@@ -300,3 +318,40 @@ def test_hostile_input_files_dropped_on_the_window(qtbot, window, tmp_path, case
     assert hostile.INPUT_WORDS[case] in shown
     assert window.status.state in ("invalid", "failed")
     assert window.last_result.config.input.source == "image"  # the last run is still shown
+
+
+def test_a_signal_of_two_sizes_is_refused_on_the_input_field(qtbot, window):
+    """Item 7: a signal input of shape [1, 8] ended in "Run failed unexpectedly"."""
+    window.errors.install()
+    try:
+        panel = window.input_panel
+        panel.source.setCurrentIndex(1)  # Signal (1-D)
+        edit = panel.signal_shape
+        edit.setFocus()
+        edit.selectAll()
+        qtbot.keyClicks(edit, "1, 8")
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+        assert window.pipeline.config.input.shape == (1, 8)
+        assert window.errors.reported == 0
+    finally:
+        window.errors.uninstall()
+    assert "a signal has a shape (N, C, L) of 3 values" in panel.shape_label.text()
+    assert edit.property("invalid") is True
+    assert window.status.state == "invalid"
+
+
+def test_a_layer_name_of_a_megabyte_keeps_the_window_quick(qtbot, window):
+    """Item 10, in the window: every view measured the whole name on every refresh."""
+    long_name = "n" * (1 << 20)
+    layers = list(window.pipeline.config.layers)
+    layers[0] = layers[0].renamed(long_name)
+    window.open_config(window.pipeline.config.with_layers(layers))
+    click_row(qtbot, window, 0)
+    t0 = time.perf_counter()
+    for seed in range(1, 4):
+        window.pipeline.set_seed(seed)
+        QApplication.instance().processEvents()
+    assert (time.perf_counter() - t0) / 3 < 0.15
+    assert len(window.layer_list.row_text(0)) < 200
+    assert window.form.title.text().startswith("nnnn") and len(window.form.title.text()) < 80
+    assert window.pipeline.config.layers[0].name == long_name  # the name itself is kept
