@@ -26,7 +26,7 @@ from .. import hostile
 from .window_helpers import RESULT_TIMEOUT_MS, click_row, runner_threads, type_into_spin
 
 LONG = os.environ.get("CX_FUZZ") == "long"
-ACTIONS = 2000 if LONG else 150
+ACTIONS = 3000 if LONG else 400
 STALL_S = 1.0  # the event loop may not be blocked longer than this, by anything
 TYPES = sorted(CATALOGUE)
 
