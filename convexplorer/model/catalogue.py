@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .limits import MAX_FLOAT, MAX_INT
+from .limits import MAX_CHANNELS, MAX_FLOAT, MAX_SIZE
 
 # Parameter kinds.
 INT = "int"  # a single integer
@@ -54,11 +54,11 @@ class Param:
 
     def __post_init__(self) -> None:
         # Every number has an upper bound, the same wherever a value enters (config file, form,
-        # importer): one torch accepts and a spin box holds (see model.limits).
-        if self.maximum is None and self.kind in (INT, SIZE, PADDING):
-            object.__setattr__(self, "maximum", MAX_INT)
-        elif self.maximum is None and self.kind == FLOAT:
-            object.__setattr__(self, "maximum", MAX_FLOAT)
+        # importer): counts (channels, features, groups) MAX_CHANNELS, sizes MAX_SIZE, floats
+        # MAX_FLOAT, unless the entry gives its own (see model.limits).
+        defaults = {INT: MAX_CHANNELS, SIZE: MAX_SIZE, PADDING: MAX_SIZE, FLOAT: MAX_FLOAT}
+        if self.maximum is None and self.kind in defaults:
+            object.__setattr__(self, "maximum", defaults[self.kind])
 
     @property
     def is_size(self) -> bool:

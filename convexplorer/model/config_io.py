@@ -62,7 +62,7 @@ class ConfigError(ValueError):
 TOO_DEEP = ("{source}: the JSON is nested more than {limit} levels deep; a config has three "
             "(the config, its layers, a layer)")
 TOO_MANY_DIGITS = ("{source}: line {line}, column {column}: a number of {digits} digits is far "
-                   "beyond any field's limit (at most {limit})")
+                   "beyond any field's limit (the largest is {limit})")
 TOO_LONG_TEXT = "{source}: the text is {size} characters long, more than a config may be ({limit})"
 NOT_A_NAME = "{where}: \"type\" must be a layer type name such as \"Conv2d\", got {value}"
 NOT_A_VALUE = ("{where}: {key} must be a number, true or false, a string or a list, got "

@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-# torch keeps sizes as int64, but a Qt spin box holds an int32 and anything near 2**31 is far
-# beyond any real memory anyway: kernel sizes, strides, padding, dilation, channels, features,
-# groups, output sizes and the config's seeds and indices stay below 2**31.
+# torch keeps sizes as int64 and a Qt spin box holds an int32: every integer stays below 2**31
+# (the config's seeds, input sizes and objective indices go that far). Layer keywords have a
+# saner bound, the same the PyTorch code importer refuses beyond: far past any real layer,
+# small enough that shapes, parameter counts and divisors are computed at once.
 MAX_INT = 2**31 - 1
-MAX_FLOAT = 1e9  # eps, negative_slope: far beyond any sensible value, still finite in float32
+MAX_CHANNELS = 1_000_000  # in/out_channels, num_features, in/out_features, groups, divisor
+MAX_SIZE = 100_000  # kernel_size, stride, padding, dilation, output_padding, output_size
+MAX_FLOAT = 1e6  # eps, negative_slope
 MAX_SHAPE_RANK = 5
 MIN_FREQUENCY, MAX_FREQUENCY = 0.01, 10_000.0  # cycles over a signal's length
 MAX_IMAGE_SIDE = 4096  # an image input's resize target, per side

@@ -11,7 +11,7 @@ import pytest
 
 from convexplorer.model.catalogue import CATALOGUE, FLOAT, INT, PADDING, SIZE
 from convexplorer.model.config_io import ConfigError, config_from_dict, loads_config
-from convexplorer.model.limits import MAX_FLOAT, MAX_INT, fmt_number
+from convexplorer.model.limits import MAX_CHANNELS, MAX_FLOAT, MAX_INT, MAX_SIZE, fmt_number
 from convexplorer.model.shapes import infer
 from convexplorer.model.spec import LayerSpec
 from convexplorer.model.validate import divisors
@@ -34,10 +34,13 @@ def problems(cfg: dict) -> list[str]:
 def test_every_number_in_the_catalogue_has_a_bound_torch_and_a_spin_box_accept():
     for lt in CATALOGUE.values():
         for p in lt.params:
-            if p.kind in (INT, SIZE, PADDING):
-                assert p.maximum is not None and p.maximum <= 2**31 - 1, (lt.name, p.name)
+            if p.kind == INT:
+                assert p.maximum is not None and p.maximum <= MAX_CHANNELS, (lt.name, p.name)
+            if p.kind in (SIZE, PADDING):
+                assert p.maximum == MAX_SIZE, (lt.name, p.name)
             if p.kind == FLOAT:
                 assert p.maximum is not None and p.maximum <= MAX_FLOAT, (lt.name, p.name)
+    assert MAX_CHANNELS < MAX_INT and MAX_SIZE < MAX_INT
 
 
 def test_divisors_of_huge_numbers_answer_at_once():
@@ -53,23 +56,25 @@ def test_divisors_of_huge_numbers_answer_at_once():
 
 def test_groups_suggestion_for_a_huge_channel_count_is_instant():
     """Item 1: out_channels 1e12 (now also over the bound) with groups=7 hung the search."""
-    spec = LayerSpec.make("Conv2d", out_channels=MAX_INT, kernel_size=3, groups=7,
+    spec = LayerSpec.make("Conv2d", out_channels=999_998, kernel_size=3, groups=7,
                           in_channels=7)
     t0 = time.perf_counter()
     report = infer([spec], (1, 7, 8, 8))
     assert time.perf_counter() - t0 < 0.5
     [p] = report.problems
-    assert p.field == "groups" and str(p).endswith("must divide out_channels=2147483647; try 1")
+    assert p.field == "groups" and str(p).endswith("must divide out_channels=999998; try 1")
 
 
-@pytest.mark.parametrize("field, value", [
-    ("stride", 10**400), ("out_channels", 2**31), ("kernel_size", 2**31), ("padding", 2**62),
-    ("dilation", 10**400), ("groups", 10**400), ("kernel_size", [3, 10**400]),
+@pytest.mark.parametrize("field, value, limit", [
+    ("stride", 10**400, "100000"), ("out_channels", 2**31, "1000000"),
+    ("kernel_size", 2**31, "100000"), ("padding", 2**62, "100000"),
+    ("dilation", 10**400, "100000"), ("groups", 10**400, "1000000"),
+    ("kernel_size", [3, 10**400], "100000"), ("out_channels", 10**12, "1000000"),
 ])
-def test_absurd_layer_numbers_are_flagged_with_field_and_limit(field, value):
+def test_absurd_layer_numbers_are_flagged_with_field_and_limit(field, value, limit):
     [msg] = problems(config([conv(**{field: value})]))
-    assert f"0 (Conv2d) {field}: " in msg and "must be at most 2147483647" in msg, msg
-    assert "use 2147483647 or less" in msg
+    assert f"0 (Conv2d) {field}: " in msg and f"must be at most {limit}" in msg, msg
+    assert f"use {limit} or less" in msg
     assert len(msg) < 200, msg  # a 400-digit number is shown abbreviated
 
 
@@ -139,7 +144,7 @@ def test_integers_of_thousands_of_digits_are_located():
     with pytest.raises(ConfigError) as err:
         loads_config(text, "cfg.json")
     assert str(err.value) == ("cfg.json: line 2, column 37: a number of 5000 digits is far "
-                              "beyond any field's limit (at most 2147483647)")
+                              "beyond any field's limit (the largest is 2147483647)")
 
 
 def test_a_huge_number_that_python_holds_is_flagged_not_refused():
