@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .model.config_io import ConfigError, load_config
+from .model.files import short_path
 from .model.spec import Objective
 
 SUBCOMMANDS = ("run", "shapes", "import", "print", "compute", "script")
@@ -79,24 +80,33 @@ def _load(path: str):
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
+OUT_UNWRITABLE = "--out {path}: cannot write ({reason})"
+
+
 def _check_out_dir(out: str) -> None:
     """Refuse an output folder that cannot be written before a (possibly long) run."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise CliError(f"--out {out}: cannot write (it is a file, not a folder)")
-    parent = path
-    while not parent.exists():
-        if parent.parent == parent:
-            break
-        parent = parent.parent
-    if not parent.is_dir():
-        raise CliError(f"--out {out}: cannot write ({parent} is not a folder)")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CliError(f"--out {out}: cannot write (no permission to write in {parent})")
+    path, shown = Path(out), short_path(out)
+    try:
+        if path.exists() and not path.is_dir():
+            raise CliError(OUT_UNWRITABLE.format(path=shown, reason="it is a file, not a folder"))
+        parent = path
+        while not parent.exists():
+            if parent.parent == parent:
+                break
+            parent = parent.parent
+        if not parent.is_dir():
+            raise CliError(OUT_UNWRITABLE.format(
+                path=shown, reason=f"{short_path(parent)} is not a folder"))
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise CliError(OUT_UNWRITABLE.format(
+                path=shown, reason=f"no permission to write in {short_path(parent)}"))
+    except OSError as exc:  # e.g. a path too long for the system
+        raise CliError(OUT_UNWRITABLE.format(path=shown, reason=exc.strerror or exc)) from None
 
 
-def _check_memory(config, shape, ignore_limit: bool, where: str) -> None:
+def _check_memory(config, shape, ignore_limit: bool, where: str, decoded: int = 0) -> None:
     """Refuse a run whose estimated memory is above CONVEXPLORER_MEMORY_LIMIT_MB."""
+    from .engine.devices import channel_block
     from .model.memory import estimate_bytes, memory_limit_bytes, over_limit_message
     from .model.shapes import infer
 
@@ -104,47 +114,69 @@ def _check_memory(config, shape, ignore_limit: bool, where: str) -> None:
     report = infer(config.layers, shape)
     if ignore_limit or limit is None or not report.ok:
         return  # problems are reported by the run itself, with their fields
-    estimate = estimate_bytes(report)
+    estimate = estimate_bytes(report, decoded, channel_block())
     if estimate > limit:
         raise CliError(f"{where}: {over_limit_message(estimate, limit)}; or pass "
                        "--ignore-memory-limit (or raise CONVEXPLORER_MEMORY_LIMIT_MB)")
 
 
+OUT_OF_MEMORY = ("{config}: out of memory: use a smaller input, fewer channels or a larger "
+                 "stride")
+
+
 def cmd_run(args) -> int:
     from .engine.export import write_run
-    from .engine.inputs import InputError, input_shape, load_input_file
+    from .engine.inputs import (
+        InputError,
+        decoded_bytes,
+        file_spec,
+        input_file_shape,
+        input_shape,
+        load_input_file,
+    )
     from .engine.run import RunError, config_dir, run
 
     config = _load(args.config)
+    where = short_path(args.config)
     names = [spec.name or str(i) for i, spec in enumerate(config.layers)]
     objective = parse_objective(args.objective, names) if args.objective else None
     _check_out_dir(args.out)
-    x = None
-    if args.input:
+    base = config_dir(args.config)
+    if args.input:  # the header first: the memory check comes before the loading
         try:
-            x = load_input_file(args.input)
+            shape = input_file_shape(args.input)
         except InputError as exc:
             raise CliError(f"--input {exc}", EXIT_USAGE) from None
+        decoded = decoded_bytes(file_spec(args.input))
+    else:
+        try:
+            shape = input_shape(config.input, base)
+        except InputError as exc:
+            raise CliError(f"{where}: input: {exc}") from None
+        decoded = decoded_bytes(config.input, base)
+    _check_memory(config, tuple(shape), args.ignore_memory_limit, where, decoded)
+    x = None
     try:
-        shape = x.shape if x is not None else input_shape(config.input, config_dir(args.config))
+        if args.input:
+            x = load_input_file(args.input)
+        result = run(config, base_dir=base, input_array=x, device=args.device,
+                     objective=objective)
     except InputError as exc:
-        raise CliError(f"{args.config}: input: {exc}") from None
-    _check_memory(config, tuple(shape), args.ignore_memory_limit, args.config)
-    try:
-        result = run(config, base_dir=config_dir(args.config), input_array=x,
-                     device=args.device, objective=objective)
+        raise CliError(f"--input {exc}", EXIT_USAGE) from None
     except MemoryError:
-        raise CliError(f"{args.config}: out of memory: use a smaller input, fewer channels or "
-                       "a larger stride") from None
+        raise CliError(OUT_OF_MEMORY.format(config=where)) from None
     except RunError as exc:
         if exc.problems:
-            msg = "\n".join(f"{args.config}: {p}" for p in exc.problems)
+            msg = "\n".join(f"{where}: {p}" for p in exc.problems)
             raise CliError(msg, EXIT_USAGE) from None
-        raise CliError(f"{args.config}: {exc}") from None
+        raise CliError(f"{where}: {exc}") from None
     try:
         summary = write_run(result, args.out, channel_pngs=args.channel_pngs)
+    except MemoryError:  # the PNGs of a very large run
+        raise CliError(OUT_OF_MEMORY.format(config=where)) from None
     except OSError as exc:
-        raise CliError(f"--out {args.out}: cannot write ({exc.strerror or exc})") from None
+        raise CliError(OUT_UNWRITABLE.format(path=short_path(args.out),
+                                             reason=exc.strerror or exc)) from None
     last = result.layers[-1].output_shape if result.layers else result.input.shape
     n = len(result.layers)
     print(f"{config.name}: {n} layer{'' if n == 1 else 's'} on {result.device}, output "
@@ -156,12 +188,12 @@ def cmd_run(args) -> int:
 def cmd_shapes(args) -> int:
     # The formulas are exact and need no torch: without --check this command never imports
     # it (importing torch costs seconds); --check also runs the stack on torch's meta device.
-    from .engine.inputs import InputError, input_shape, load_input_file
+    from .engine.inputs import InputError, input_file_shape, input_shape
     from .model.shapes import fmt_shape, infer
 
     config = _load(args.config)
     try:
-        shape = (load_input_file(args.input).shape if args.input
+        shape = (input_file_shape(args.input) if args.input
                  else input_shape(config.input, Path(args.config).resolve().parent))
     except InputError as exc:
         raise CliError(f"input: {exc}", EXIT_USAGE) from None
@@ -185,9 +217,9 @@ def cmd_shapes(args) -> int:
             for j, line in enumerate(info.formula):
                 print(f"{info.label} dim {j}: {line}")
     for p in report.problems:
-        print(f"{args.config}: {p}", file=sys.stderr)
+        print(f"{short_path(args.config)}: {p}", file=sys.stderr)
     for note in report.notes:  # torch accepts these: the exit code stays 0
-        print(f"{args.config}: warning: {note}", file=sys.stderr)
+        print(f"{short_path(args.config)}: warning: {note}", file=sys.stderr)
     return EXIT_USAGE if report.problems else EXIT_OK
 
 

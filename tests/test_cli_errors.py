@@ -54,7 +54,7 @@ CASES = {
     "unknown top-level key": (
         lambda d: ["run", write(d, {**GOOD, "bogus": 1})], 2,
         ["unknown key 'bogus'; valid keys: version, name"]),
-    "config is a folder": (lambda d: ["run", d], 2, ["cannot read"]),
+    "config is a folder": (lambda d: ["run", d], 2, ["is a folder, not a regular file"]),
     "config is binary": (lambda d: ["run", binary(d)], 2, ["not a text (JSON) file"]),
     "config is a JSON list": (lambda d: ["run", write(d, "[1, 2]")], 2,
                               ['a config must be a JSON object with "layers"']),
@@ -154,8 +154,9 @@ def test_runs_above_the_memory_limit_are_refused_unless_asked(tmp_path, capsys, 
     assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith(f"convexplorer: {cfg}: this run needs about 1.2 KiB (activations and "
-                          "gradients), more than the 1.0 KiB limit")
+    assert err.startswith(f"convexplorer: {cfg}: this run needs about 9.3 KiB at its peak "
+                          "(activations, gradients, working memory and images), more than "
+                          "the 1.0 KiB limit")
     assert "--ignore-memory-limit" in err
     assert not (tmp_path / "o").exists()
     assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"),

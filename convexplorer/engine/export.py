@@ -6,19 +6,20 @@ The layout is the same for ``python main.py run`` and the window's "Export run".
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from ..model.files import safe_stem
 from .images import save_activation_png, save_channel_pngs
 from .results import RunResult
 
 
 def _stem(index: int, name: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "layer"
-    return f"{index:02d}_{safe}"
+    """The file name part of layer ``index``: its number, then its name made safe and short
+    (a layer name of a megabyte must not become a file name the system refuses)."""
+    return f"{index:02d}_{safe_stem(name, 'layer')}"
 
 
 def summary_dict(result: RunResult, files: dict | None = None,

@@ -20,14 +20,22 @@ GAP_VALUE = (40, 40, 40)
 STRIP_HEIGHT = 8  # pixels per channel for 1-D strips
 
 
-def colormap(values01: np.ndarray) -> np.ndarray:
-    """Values in [0, 1] to RGB uint8 with viridis."""
-    v = np.clip(np.nan_to_num(values01), 0.0, 1.0) * (len(_VIRIDIS) - 1)
+def _viridis_lut() -> np.ndarray:
+    """Viridis at 256 levels (linear between the 9 samples), as RGB uint8: one row per level."""
+    v = np.linspace(0.0, len(_VIRIDIS) - 1, 256)
     lo = np.floor(v).astype(int)
     hi = np.minimum(lo + 1, len(_VIRIDIS) - 1)
-    frac = (v - lo)[..., None]
-    rgb = _VIRIDIS[lo] * (1 - frac) + _VIRIDIS[hi] * frac
-    return rgb.round().astype(np.uint8)
+    frac = (v - lo)[:, None]
+    return (_VIRIDIS[lo] * (1 - frac) + _VIRIDIS[hi] * frac).round().astype(np.uint8)
+
+
+LUT = _viridis_lut()
+
+
+def colormap(values01: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] to RGB uint8 with viridis (256 levels, as the window draws them)."""
+    v = np.clip(np.nan_to_num(np.asarray(values01, dtype=np.float64)), 0.0, 1.0)
+    return LUT[(v * 255 + 0.5).astype(np.uint8)]
 
 
 def normalize(a: np.ndarray, per_channel: bool = False) -> np.ndarray:
@@ -43,6 +51,29 @@ def normalize(a: np.ndarray, per_channel: bool = False) -> np.ndarray:
     return (a - lo) / span
 
 
+def _range(a: np.ndarray) -> tuple[float, float]:
+    """The smallest and largest finite values of ``a`` (0, 0 if none)."""
+    lo, hi = float(np.min(a)), float(np.max(a))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        finite = a[np.isfinite(a)]  # a copy, only for maps holding inf or nan
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    return lo, hi
+
+
+def levels(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``a`` scaled from [lo, hi] to 256 levels (uint8; nan is 0). One float32 temporary of
+    ``a``'s size: a map of 4096 x 4096 values costs 80 MiB here, not a gigabyte in float64."""
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    t = np.empty(np.shape(a), dtype=np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.subtract(a, lo, out=t, casting="unsafe")
+        t *= scale
+        np.clip(t, 0.0, 255.0, out=t)
+        np.nan_to_num(t, copy=False)
+        t += 0.5
+    return t.astype(np.uint8)
+
+
 def grid_shape(channels: int) -> tuple[int, int]:
     """Rows and columns of a near-square grid for ``channels`` maps."""
     cols = math.ceil(math.sqrt(channels))
@@ -50,29 +81,32 @@ def grid_shape(channels: int) -> tuple[int, int]:
 
 
 def channel_grid(item: np.ndarray, per_channel: bool = False) -> np.ndarray:
-    """One batch item (C, H, W), (C, L) or (F,) as an RGB uint8 image."""
+    """One batch item (C, H, W), (C, L) or (F,) as an RGB uint8 image. Drawn one channel at a
+    time through a 256-level colour table, so it needs the image and one channel's
+    temporaries, whatever the number of channels."""
     item = np.asarray(item)
     if item.ndim == 1:
         item = item[None]
+    if item.ndim > 3:  # (C, D, H, W) and beyond: show the first slice of extra dimensions
+        item = item.reshape(item.shape[0], -1, *item.shape[-2:])[:, 0]
+    whole = None if per_channel else _range(item)
     if item.ndim == 2:  # (C, L): strips
         c, length = item.shape
-        rgb = colormap(normalize(item, per_channel))
         out = np.empty((c * (STRIP_HEIGHT + 1) - 1, length, 3), dtype=np.uint8)
         out[:] = GAP_VALUE
         for ch in range(c):
             top = ch * (STRIP_HEIGHT + 1)
-            out[top:top + STRIP_HEIGHT] = rgb[ch][None]
+            out[top:top + STRIP_HEIGHT] = LUT[levels(item[ch], *(whole or _range(item[ch])))]
         return out
-    if item.ndim > 3:  # (C, D, H, W) and beyond: show the first slice of extra dimensions
-        item = item.reshape(item.shape[0], -1, *item.shape[-2:])[:, 0]
     c, h, w = item.shape
     rows, cols = grid_shape(c)
-    rgb = colormap(normalize(item, per_channel))
     out = np.empty((rows * (h + 1) - 1, cols * (w + 1) - 1, 3), dtype=np.uint8)
     out[:] = GAP_VALUE
     for ch in range(c):
         r, q = divmod(ch, cols)
-        out[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = rgb[ch]
+        lo, hi = whole or _range(item[ch])
+        out[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = LUT[levels(item[ch], lo,
+                                                                                  hi)]
     return out
 
 
@@ -103,7 +137,7 @@ def save_channel_pngs(
         data = item[ch]
         if data.ndim == 1:
             data = data[None]
-        img = (normalize(data) * 255).round().astype(np.uint8)
+        img = levels(data, *_range(data))
         p = folder / f"{stem}_c{ch}.png"
         Image.fromarray(img).save(p)
         paths.append(p)

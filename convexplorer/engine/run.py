@@ -36,10 +36,15 @@ class Cancelled(Exception):
     """The run was cancelled between layers (a newer request replaced it)."""
 
 
+OUT_OF_MEMORY = "out of memory on {device}: use a smaller input, fewer channels or a larger stride"
+OUT_OF_MEMORY_NEEDED = ("out of memory on {device} (about {needed} needed): use a smaller input, "
+                        "fewer channels or a larger stride")
+
+
 def _oom_message(device: str, report: ShapeReport | None) -> str:
-    est = f" (about {fmt_bytes(estimate_bytes(report))} needed)" if report else ""
-    return (f"out of memory on {device}{est}: use a smaller input, fewer channels or a larger "
-            "stride")
+    if report is None:
+        return OUT_OF_MEMORY.format(device=device)
+    return OUT_OF_MEMORY_NEEDED.format(device=device, needed=fmt_bytes(estimate_bytes(report)))
 
 
 def _sync(device: torch.device) -> None:
@@ -107,6 +112,8 @@ def run(
         x_np = input_array if input_array is not None else load_input(config.input, base_dir)
     except InputError as exc:
         raise RunError(f"input: {exc}") from None
+    except MemoryError:
+        raise RunError(_oom_message(str(dev), None)) from None
     x_np = np.ascontiguousarray(x_np, dtype=np.float32)
     if not x_np.flags.writeable:  # torch warns about (and may write to) read-only arrays
         x_np = x_np.copy()
@@ -122,7 +129,7 @@ def run(
     labels = [layer_label(i.index, i.spec) for i in report.layers]
     try:
         return _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start)
-    except torch.OutOfMemoryError:
+    except (torch.OutOfMemoryError, MemoryError):  # MemoryError: numpy's, on the host
         raise RunError(_oom_message(str(dev), report)) from None
     except RuntimeError as exc:
         if "out of memory" in str(exc) or "can't allocate memory" in str(exc):

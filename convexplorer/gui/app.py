@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 from ..model.config_io import ConfigError, load_config
+from ..model.files import short_path
 from ..resources_path import DEFAULT_EXAMPLE, example_path
 
 SCREENSHOT_TIMEOUT_S = 120  # the first run imports torch; a slow machine needs a while
+SCREENSHOT_UNWRITABLE = "--screenshot {path}: cannot write ({reason})"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,14 +151,14 @@ def take_screenshot(app, window, out: str, timeout_s: float = SCREENSHOT_TIMEOUT
         else:
             outcome["state"] = f"not run ({window.runner.state})"
     app.processEvents()
-    path = Path(out)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    saved = window.grab().save(str(path), "PNG")
+    problem = screenshot_problem(out)
+    saved = not problem and window.grab().save(str(out), "PNG")
     window.close()
     window.shutdown()
     if not saved:
-        print(f"convexplorer: --screenshot {out}: cannot write the PNG", file=sys.stderr)
+        reason = problem or "the PNG could not be written"
+        print(f"convexplorer: {SCREENSHOT_UNWRITABLE.format(path=short_path(out), reason=reason)}",
+              file=sys.stderr)
         return 1
     if outcome["state"] == "timeout":
         print(f"convexplorer: --screenshot: no results after {timeout_s:g} s; saved the window "
@@ -165,6 +167,21 @@ def take_screenshot(app, window, out: str, timeout_s: float = SCREENSHOT_TIMEOUT
     if outcome["state"] != "shown":
         print(f"convexplorer: --screenshot: {outcome['state']}", file=sys.stderr)
     return 0
+
+
+def screenshot_problem(out: str) -> str:
+    """Why a screenshot cannot be written to ``out`` ("" if it can): its folder is made if
+    missing; a folder in its place, a read-only folder or a path too long is a reason."""
+    path = Path(out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            return "it is a folder"
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            return f"no permission to write in {short_path(path.parent)}"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return ""
 
 
 def open_main_window(path: str | None, **kwargs):
@@ -186,6 +203,12 @@ def open_main_window(path: str | None, **kwargs):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    problem = screenshot_problem(args.screenshot) if args.screenshot else ""
+    if problem:  # said before the window opens, not after a run
+        print(f"convexplorer: "
+              f"{SCREENSHOT_UNWRITABLE.format(path=short_path(args.screenshot), reason=problem)}",
+              file=sys.stderr)
+        return 1
     if args.screenshot and _needs_offscreen():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     problem = display_problem()

@@ -31,6 +31,9 @@ from PySide6.QtWidgets import (
 
 MAX_OPEN = 3  # more dialogs than this at once help nobody: the rest go to stderr only
 MAX_PRINTED = 3  # tracebacks of one error printed to stderr; repeats are only counted
+OUT_OF_MEMORY_TITLE = "Out of memory"
+OUT_OF_MEMORY = ("convexplorer ran out of memory: make the input smaller, use fewer channels or "
+                 "a larger stride. Your work is still open.")
 ISSUE_HINT = ("This is a bug in convexplorer. Your work is still open; saving it now is a good "
               "idea. Copy the details into a bug report.")
 
@@ -155,8 +158,16 @@ class ErrorReporter(QObject):
 
     # -- reporting ---------------------------------------------------------------------------
     def report_exception(self, exc_type, exc, tb, where: str = "") -> None:
-        """Show an exception (from any thread) in a dialog; also printed to stderr."""
+        """Show an exception (from any thread) in a dialog; also printed to stderr. Running out
+        of memory is no bug: it gets its own short message."""
         details = format_exception(exc_type, exc, tb)
+        if issubclass(exc_type, MemoryError):
+            print(f"convexplorer: {OUT_OF_MEMORY}", file=sys.stderr)
+            if threading.current_thread() is threading.main_thread():
+                self.report(OUT_OF_MEMORY_TITLE, OUT_OF_MEMORY, details)
+            else:
+                self._forwarded.emit(OUT_OF_MEMORY_TITLE, OUT_OF_MEMORY, details)
+            return
         summary = exception_summary(exc_type, exc)
         seen = self._printed.get(summary, 0)
         self._printed[summary] = seen + 1

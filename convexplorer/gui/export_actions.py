@@ -5,7 +5,6 @@ Paste PyTorch Code. The run folder has the layout of ``python main.py run`` (eng
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 
@@ -26,7 +25,11 @@ from PySide6.QtWidgets import (
 from ..engine.export import write_run
 from ..engine.inputs import InputError, input_shape
 from ..model.config_io import atomic_write_text
+from ..model.files import safe_stem
 from ..model.pytorch_export import CodeExportError, to_code
+
+EXPORT_OUT_OF_MEMORY = ("{folder}: out of memory while writing the images; export without a "
+                        "PNG per channel, or make the run smaller")
 
 
 class RunExport(QObject):
@@ -75,6 +78,9 @@ class RunExport(QObject):
                                 progress=self._progress)
         except OSError as exc:
             self.finished.emit(None, f"{self.folder}: cannot write ({exc.strerror or exc})")
+            return
+        except MemoryError:
+            self.finished.emit(None, EXPORT_OUT_OF_MEMORY.format(folder=self.folder))
             return
         except Exception as exc:  # noqa: BLE001 - reported to the user, the app goes on
             self.finished.emit(None, f"{self.folder}: export failed ({exc})")
@@ -166,9 +172,9 @@ class ExportActions(QObject):
         menu.addMenu(self.menu)
 
     def _default_name(self, suffix: str) -> str:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.window.pipeline.config.name).strip("_")
+        name = safe_stem(self.window.pipeline.config.name, "convexplorer")
         folder = self.window.pipeline.base_dir
-        file = (name or "convexplorer") + suffix
+        file = name + suffix
         return str(folder / file) if folder else file
 
     # -- panel -------------------------------------------------------------------------------

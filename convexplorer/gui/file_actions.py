@@ -10,6 +10,7 @@ export, ``last_result``, ``last_report`` and ``current_panel()``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,11 +19,15 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from ..model.config_io import ConfigError, load_config, save_config
+from ..model.files import STEM_CHARS, is_regular, safe_stem
 from ..model.settings import Autosave, Autosaved, RecentFiles, orphaned_autosaves, rebase_input
 from ..model.spec import Config
 from .export_actions import ExportActions
 
 AUTOSAVE_MS = 3000  # after the last edit: often enough to lose little, rare enough to go unseen
+AUTOSAVE_MAX_MS = 10_000  # after the first unsaved edit, however steadily the editing goes on
+RECENT_FAILED = "Could not update the Open Recent list ({reason}); the file itself is fine."
+AUTOSAVE_FAILED = "Autosave failed ({reason}); save your work to keep it."
 CONFIG_FILTER = "convexplorer configs (*.json);;All files (*)"
 
 
@@ -33,6 +38,8 @@ class FileActions(QObject):
         self.recent = RecentFiles()
         self.autosave = Autosave()
         self.restore_box: QMessageBox | None = None  # the crash-recovery question, while open
+        self.restored: Autosaved | None = None  # kept until its work is saved or autosaved
+        self._first_unsaved = 0.0  # when the edit that started the pending autosave came
         self._later_all = False  # the user chose to decide about crash autosaves next time
         self.export = ExportActions(window, self)
         self._subscribed = False
@@ -92,7 +99,11 @@ class FileActions(QObject):
 
     def rebuild_recent_menu(self) -> None:
         """The Open Recent entries; files that are gone are dropped, with a note."""
-        missing = self.recent.prune()
+        try:
+            missing = self.recent.prune()
+        except OSError as exc:
+            missing = []
+            self._status(RECENT_FAILED.format(reason=exc.strerror or exc))
         if missing:
             names = ", ".join(p.name for p in missing)
             self._status(f"Removed from Open Recent (no longer there): {names}")
@@ -111,8 +122,18 @@ class FileActions(QObject):
         clear.setEnabled(bool(paths))
 
     def _clear_recent(self) -> None:
-        self.recent.clear()
+        self._remember(self.recent.clear)
         self.rebuild_recent_menu()
+
+    def _remember(self, change, *args) -> bool:
+        """Change the recent files list, best effort: a settings folder that cannot be written
+        (full, read-only) is a note in the status bar, never an error about the file itself."""
+        try:
+            change(*args)
+            return True
+        except OSError as exc:
+            self._status(RECENT_FAILED.format(reason=exc.strerror or exc))
+            return False
 
     def _status(self, text: str, ms: int = 6000) -> None:
         bar = getattr(self.window, "statusBar", None)
@@ -127,7 +148,7 @@ class FileActions(QObject):
         if not self.maybe_save("starting a new stack"):
             return False
         self.window.open_config(Config(), None)
-        self.autosave.clear()
+        self._forget_work()
         return True
 
     def open(self) -> bool:
@@ -142,18 +163,18 @@ class FileActions(QObject):
         try:
             config = load_config(path)
         except ConfigError as exc:
-            if not path.is_file():
-                self.recent.remove(path)
+            if not is_regular(path):
+                self._remember(self.recent.remove, path)
                 self.rebuild_recent_menu()
             self._error("Cannot open config", f"{exc}\n\nThe current stack is unchanged.")
             return False
         if not self.maybe_save(f"opening {path.name}"):
             return False
         self.window.open_config(config, path)
-        self.recent.add(path)
-        self.rebuild_recent_menu()
-        self.autosave.clear()
+        self._forget_work()
         self._status(f"Opened {path}")
+        if self._remember(self.recent.add, path):
+            self.rebuild_recent_menu()
         return True
 
     # -- save --------------------------------------------------------------------------------
@@ -190,11 +211,23 @@ class FileActions(QObject):
         if config != self.pipeline.config:
             self.pipeline.set_config(config, "save as")
         self.pipeline.mark_saved(path)
-        self.recent.add(path)
-        self.rebuild_recent_menu()
-        self.autosave.clear()
+        self._forget_work()
         self._status(f"Saved {path}")
+        if self._remember(self.recent.add, path):
+            self.rebuild_recent_menu()
         return True
+
+    def _forget_work(self) -> None:
+        """The current work is on disk (saved), or was left on purpose (New, Open): no
+        autosave is needed any more, nor the one it was restored from."""
+        self._autosave_timer.stop()
+        self.autosave.clear()
+        self._drop_restored()
+
+    def _drop_restored(self) -> None:
+        if self.restored is not None:
+            self.restored.discard()
+            self.restored = None
 
     # -- unsaved work ------------------------------------------------------------------------
     def maybe_save(self, doing: str = "closing") -> bool:
@@ -218,15 +251,25 @@ class FileActions(QObject):
             return False
         self.export.shutdown()
         self._autosave_timer.stop()
-        self.autosave.clear()
+        self.autosave.close()
+        self._drop_restored()
         return True
 
     def _on_pipeline_event(self, event) -> None:
         if event.kind == "config":
-            self._autosave_timer.start()  # restarted by every edit: written once they pause
+            self._schedule_autosave()
         elif event.kind == "file" and not self.pipeline.dirty:
             self._autosave_timer.stop()
             self.autosave.clear()
+
+    def _schedule_autosave(self) -> None:
+        """Autosave AUTOSAVE_MS after the last edit, and at the latest AUTOSAVE_MAX_MS after
+        the first unsaved one: steady editing (an edit a second) is autosaved too."""
+        now = time.monotonic()
+        if not self._autosave_timer.isActive():
+            self._first_unsaved = now
+        left_ms = int((self._first_unsaved - now) * 1000) + AUTOSAVE_MAX_MS
+        self._autosave_timer.start(max(0, min(AUTOSAVE_MS, left_ms)))
 
     def _on_autosave_timeout(self) -> None:
         if not self.pipeline.dirty:
@@ -235,7 +278,9 @@ class FileActions(QObject):
         try:
             self.autosave.write(self.pipeline.config, self.pipeline.path)
         except OSError as exc:
-            self._status(f"Autosave failed: {exc.strerror or exc}")
+            self._status(AUTOSAVE_FAILED.format(reason=exc.strerror or exc))
+            return
+        self._drop_restored()  # the restored work is in this window's own autosave now
 
     def flush_autosave(self) -> None:
         """Write the autosave now if one is due (tests, and before risky operations)."""
@@ -272,6 +317,10 @@ class FileActions(QObject):
             clicked = box.clickedButton()
             box.deleteLater()
             if clicked is restore:
+                # work restored a moment ago (another autosave) is unsaved: ask first
+                if not self.maybe_save("restoring other autosaved work"):
+                    self._later_all = True
+                    return
                 self.restore(item)
             elif clicked is discard:
                 item.discard()
@@ -288,7 +337,7 @@ class FileActions(QObject):
         so Undo goes back to the saved version)."""
         source = item.source
         base = None
-        if source is not None and source.is_file():
+        if source is not None and is_regular(source):
             try:
                 base = load_config(source)
             except ConfigError:
@@ -298,11 +347,15 @@ class FileActions(QObject):
         else:
             self.window.open_config(Config(name=item.config.name), None)
         self.pipeline.set_config(item.config, "restore autosave")
-        item.discard()
-        self._autosave_timer.start()
+        # The autosave stays (locked by this window) until the restored work is saved or
+        # autosaved again: a crash in between offers it once more.
+        self._drop_restored()  # the work restored before this one was saved or discarded
+        item.claim()
+        self.restored = item
+        self._schedule_autosave()
         self._status(f"Restored {item.describe()}")
 
 
 def _stem(name: str) -> str:
     safe = "".join(c if c.isalnum() or c in "-_ " else "_" for c in name).strip()
-    return safe or "untitled"
+    return safe if len(safe) <= STEM_CHARS else safe_stem(name)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.inputs import SAMPLE_PREFIX, sample_images
+from ..model.limits import MAX_FREQUENCY, MAX_IMAGE_SIDE, MAX_INT, MIN_FREQUENCY
 from ..model.spec import DISTRIBUTIONS, SIGNALS, Config, InputSpec
 
 SOURCES = (("random", "Random tensor"), ("signal", "Signal (1-D)"), ("image", "Image"),
@@ -105,7 +106,7 @@ class InputPanel(QWidget):
         self.device.activated.connect(self._on_device)
         bottom.addRow("device", self.device)
         self.seed = QSpinBox(self)
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setRange(0, MAX_INT)
         self.seed.setToolTip("The seed of the weights and the Dropout masks: layer i is made "
                              "right after torch.manual_seed(seed + i), so editing one layer "
                              "leaves the others' weights as they were.")
@@ -141,7 +142,7 @@ class InputPanel(QWidget):
             lambda d: self._edit(replace(self.spec, distribution=d), "distribution"))
         form.addRow("values", self.distribution)
         self.input_seed = QSpinBox(page)
-        self.input_seed.setRange(0, 2**31 - 1)
+        self.input_seed.setRange(0, MAX_INT)
         self.input_seed.setToolTip("Seed of the random input")
         self.input_seed.valueChanged.connect(
             lambda v: self._edit(replace(self.spec, seed=v), "input seed"))
@@ -161,7 +162,7 @@ class InputPanel(QWidget):
             lambda s: self._edit(replace(self.spec, signal=s), "signal"))
         form.addRow("signal", self.signal)
         self.frequency = QDoubleSpinBox(page)
-        self.frequency.setRange(0.01, 10000.0)
+        self.frequency.setRange(MIN_FREQUENCY, MAX_FREQUENCY)
         self.frequency.setDecimals(2)
         self.frequency.setSuffix(" cycles")
         self.frequency.setToolTip("Cycles over the signal's length (a chirp starts here)")
@@ -199,7 +200,7 @@ class InputPanel(QWidget):
         self.size_h = QSpinBox(page)
         self.size_w = QSpinBox(page)
         for box, name in ((self.size_h, "H "), (self.size_w, "W ")):
-            box.setRange(1, 4096)
+            box.setRange(1, MAX_IMAGE_SIDE)
             box.setPrefix(name)
             box.valueChanged.connect(self._on_size)
         size_row.addWidget(self.resize_box)

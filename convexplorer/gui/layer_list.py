@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..model.catalogue import CATALOGUE, GROUPS, types_in_group
 from ..model.shapes import LayerInfo, ShapeReport, fmt_shape
-from ..model.spec import Config, LayerSpec
+from ..model.spec import Config, LayerSpec, shown_name
 
 TITLE_ROLE = Qt.ItemDataRole.UserRole + 1  # (index, name or None, type)
 PARAMS_ROLE = Qt.ItemDataRole.UserRole + 2  # key parameters, e.g. "out_channels=10, ..."
@@ -360,12 +360,13 @@ class LayerList(QWidget):
         params = key_params_text(spec)
         shape = fmt_shape(info.output_shape) if info is not None else "?"
         invalid = bool(info is not None and info.problems)
-        item.setData(TITLE_ROLE, (i, spec.name, spec.type))
+        shown = shown_name(spec.name) if spec.name else None
+        item.setData(TITLE_ROLE, (i, shown, spec.type))
         item.setData(PARAMS_ROLE, params)
         item.setData(SHAPE_ROLE, shape)
         item.setData(INVALID_ROLE, invalid)
         item.setData(NOTE_ROLE, bool(info is not None and info.notes))
-        name = f"{spec.name} " if spec.name else ""
+        name = f"{shown} " if shown else ""
         item.setText(f"{i} {name}{spec.type}({params}) -> {shape}")
         lt = CATALOGUE.get(spec.type)
         if invalid:

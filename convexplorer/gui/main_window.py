@@ -35,6 +35,9 @@ from .window_drops import dropped_path, open_dropped
 from .window_layout import build_central, build_docks, reset_layout
 
 APP_NAME = "convexplorer"
+STOPPED = "stopped; the panels show the last finished run (F5 runs again)"
+STOPPED_FINISHING = ("stopped; the layer being computed still finishes in the background "
+                     "(torch cannot stop inside a layer); the panels show the last finished run")
 DEFAULT_SIZE = (1400, 880)
 START_FALLBACK_MS = 1000  # the first run starts after the first paint, or after this
 
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         self.runner.runCrashed.connect(self._on_run_crashed)
         self.status.stop_button.clicked.connect(self.stop_run)
         self.runner.devicesReady.connect(self._on_devices)
+        self.runner.cancelledRunEnded.connect(self._on_cancelled_run_ended)
         self.field_undo = FieldUndo(self)
         self._refresh(run=False)
         self.choose_start_tab()
@@ -194,14 +198,14 @@ class MainWindow(QMainWindow):
                 return
 
     def _input_shape(self, config: Config) -> tuple[tuple[int, ...] | None, str]:
-        from ..engine.inputs import MAX_INPUT_ELEMENTS, InputError, input_shape
+        from ..engine.inputs import InputError, input_shape
 
         spec = config.input
         if spec.source in ("random", "signal"):
-            if math.prod(spec.shape) > MAX_INPUT_ELEMENTS:  # load_input refuses it too
-                return None, (f"input shape {list(spec.shape)} has more than "
-                              f"{MAX_INPUT_ELEMENTS} values; use a smaller shape")
-            return tuple(spec.shape), ""
+            try:  # the checks load_input makes too (size, count, a signal's rank)
+                return input_shape(spec), ""
+            except InputError as exc:
+                return None, str(exc)
         key = (spec, self.pipeline.base_dir)
         if key in self._shape_cache:
             return self._shape_cache[key], ""
@@ -213,6 +217,17 @@ class MainWindow(QMainWindow):
         self._shape_cache[key] = shape
         return shape, ""
 
+    def _decoded(self, config: Config) -> int:
+        """Bytes that loading the input takes (its file's header is read once per input)."""
+        from ..engine.inputs import decoded_bytes
+
+        if config.input.source in ("random", "signal"):  # arithmetic only: not cached
+            return decoded_bytes(config.input)
+        key = ("decoded", config.input, self.pipeline.base_dir)
+        if key not in self._shape_cache:
+            self._shape_cache[key] = decoded_bytes(config.input, self.pipeline.base_dir)
+        return self._shape_cache[key]
+
     def _refresh(self, run: bool) -> None:
         config = self.pipeline.config
         shape, self.input_error = self._input_shape(config)
@@ -222,7 +237,7 @@ class MainWindow(QMainWindow):
         else:
             report = infer(config.layers, shape)
         self.report = report
-        self.estimate = estimate_bytes(report) if report.ok else None
+        self.estimate = estimate_bytes(report, self._decoded(config)) if report.ok else None
         if run and self._started:
             # the worker starts on the run while this thread updates the views
             self._request_run()
@@ -329,7 +344,12 @@ class MainWindow(QMainWindow):
     def stop_run(self) -> None:
         """Cancel the waiting or running run (Stop, Esc); the panels keep the last result."""
         if self.runner.state in ("waiting", "running"):
-            self.runner.cancel("stopped; the panels show the last finished run (F5 runs again)")
+            self.runner.cancel(STOPPED_FINISHING if self.runner.busy else STOPPED)
+
+    def _on_cancelled_run_ended(self) -> None:
+        """The layer a cancelled run was computing is done: the status says plainly stopped."""
+        if self.runner.state == "cancelled":
+            self.status.set_state("cancelled", STOPPED)
 
     def _on_runner_state(self, state: str, message: str) -> None:
         self.status.set_state(state, message)

@@ -1,7 +1,8 @@
 """Ask before a run that needs a lot of memory.
 
-The estimate comes from the inferred shapes (``model.memory.estimate_bytes``: input, outputs,
-gradients, pooling indices, parameters), so it costs nothing and needs no torch. Above the limit
+The estimate comes from the inferred shapes (``model.memory.estimate_bytes``: the peak of a
+run, from its input as decoded, outputs, gradients, pooling indices, parameters, the largest
+layer's working memory and image), so it costs nothing and needs no torch. Above the limit
 (2 GiB, or ``CONVEXPLORER_MEMORY_LIMIT_MB``) the window does not start the run; a banner shows the
 estimate with a "Run anyway" button. Nothing blocks: the user may keep editing instead.
 """

@@ -30,10 +30,17 @@ from PySide6.QtWidgets import (
 from ..model.catalogue import BOOL, CHOICE, FLOAT, INT, PADDING, Param
 from ..model.spec import UNSET
 
-INT_LIMIT = 1_000_000  # upper bound where the catalogue gives none (channels, sizes)
-FLOAT_LIMIT = 1e9
 DIM_NAMES = {1: ("L",), 2: ("H", "W")}
 NUMBER = "number"  # padding given as numbers, as opposed to 'same' / 'valid'
+
+
+def _fits(spin: QSpinBox | QDoubleSpinBox, value: Any) -> bool:
+    """Whether ``spin`` can show ``value`` as it is (Qt raises OverflowError beyond int32)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(spin, QSpinBox) and not isinstance(value, int):
+        return False
+    return spin.minimum() <= value <= spin.maximum()  # False for nan as well
 
 
 class FloatSpinBox(QDoubleSpinBox):
@@ -125,10 +132,9 @@ class ParamEditor(QFrame):
         count = self.dims if p.is_size else 1
         for j in range(count):
             spin = FloatSpinBox(self) if p.kind == FLOAT else QSpinBox(self)
-            lo = p.minimum if p.minimum is not None else (-FLOAT_LIMIT if p.kind == FLOAT
-                                                          else -INT_LIMIT)
-            hi = p.maximum if p.maximum is not None else (FLOAT_LIMIT if p.kind == FLOAT
-                                                          else INT_LIMIT)
+            # the catalogue's bounds (every number has a maximum a spin box holds)
+            hi = p.maximum
+            lo = p.minimum if p.minimum is not None else -hi
             if p.item_nullable:
                 lo -= 1  # one below the minimum stands for None
                 spin.setSpecialValueText("None")
@@ -137,7 +143,7 @@ class ParamEditor(QFrame):
             else:
                 spin.setRange(int(lo), int(hi))
             spin.setKeyboardTracking(True)
-            spin.setMinimumWidth(52)  # the default fits INT_LIMIT and is wider than a dock
+            spin.setMinimumWidth(52)  # the default fits 2**31 and is wider than a dock
             spin.setAccelerated(True)
             if p.is_size and count > 1:
                 spin.setPrefix(f"{DIM_NAMES[self.dims][j]} ")
@@ -211,8 +217,10 @@ class ParamEditor(QFrame):
         for spin, item in zip(self.spins, items):
             if item is None:
                 spin.setValue(spin.minimum())
-            elif isinstance(item, int | float) and not isinstance(item, bool):
+            elif _fits(spin, item):
                 spin.setValue(item)
+            # else a value from a file the box cannot hold (10**400, nan, 2.5 for an int):
+            # validation flags the field; the box keeps what it showed
         if self.lock is not None:
             self.lock.setChecked(len(set(items)) == 1)
 

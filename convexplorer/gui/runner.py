@@ -7,12 +7,17 @@ follows what a run costs: twice the last run's time in the worker plus its drawi
 ``MIN_DEBOUNCE_MS`` and ``debounce_ms``. Small stacks then follow a spin box's arrows or wheel
 live, while a stack that takes 100 ms still waits for a pause in the typing.
 
-Runs go to a single-worker executor. Each request bumps a generation number and sets the
+Runs go to one worker thread, in order. Each request bumps a generation number and sets the
 previous run's cancel flag (``engine.run`` checks it between layers); a result whose
 generation is stale is dropped when it arrives. Results reach the GUI thread through a queued
 signal. torch is imported only in the worker (``convexplorer.engine.run`` is imported there),
-so the window shows before torch loads and the GUI thread never waits on it -- except in
-``shutdown()``, which joins the worker on close.
+so the window shows before torch loads and the GUI thread never waits on it.
+
+torch cannot be stopped inside a layer: a cancelled run finishes the layer it is in (seconds,
+for a large convolution) before it sees the flag. So the GUI thread never waits for a run:
+``busy`` says whether one is still computing (the window says so when Esc cancels one);
+``shutdown()`` joins an idle worker at once and a busy one for at most SHUTDOWN_WAIT_S, then
+leaves it: the thread is a daemon, it ends when its layer does, or with the process.
 
 ``sync=True`` runs requests at once in the calling thread (tests); no thread is started.
 
@@ -24,12 +29,12 @@ traceback, which the window shows in a dialog. Nothing a run raises escapes the 
 from __future__ import annotations
 
 import gc
+import queue
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -37,6 +42,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 SWITCH_INTERVAL_S = 0.001  # see Runner._pool
+SHUTDOWN_WAIT_S = 0.25  # closing waits this long at most for a run to see its cancel flag
 DEBOUNCE_MS = 120  # long enough to merge a burst of keystrokes, short to feel live
 MIN_DEBOUNCE_MS = 25  # the adaptive interval's floor (see the module docstring)
 THREAD_PREFIX = "convexplorer-runner"
@@ -76,6 +82,42 @@ def freeze_gc() -> None:
         gc.freeze()
 
 
+class _Worker:
+    """One daemon thread that runs jobs in order."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, name=f"{THREAD_PREFIX}_0",
+                                       daemon=True)
+
+    def submit(self, fn: Callable[..., None], *args) -> None:
+        self.jobs.put((fn, args))
+        if not self.thread.is_alive() and not self.stopping:
+            # started after the first job is queued: the new thread takes it while start()
+            # waits for the thread to come up, so the first run starts at once
+            self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            fn, args = job
+            try:
+                if not self.stopping:
+                    fn(*args)
+            except RuntimeError:  # the runner was deleted while this job ran: nobody to tell
+                pass
+
+    def stop(self) -> None:
+        """Let the thread end after its job, if any; join it for at most SHUTDOWN_WAIT_S."""
+        self.stopping = True
+        self.jobs.put(None)
+        if self.thread.is_alive():
+            self.thread.join(timeout=SHUTDOWN_WAIT_S)
+
+
 _worker = threading.local()
 
 
@@ -113,6 +155,8 @@ class Runner(QObject):
     runFailed = Signal(str, object)  # message, list of Problem
     runCrashed = Signal(str, str)  # message, traceback: an unexpected error (a bug) in a run
     devicesReady = Signal(object)  # list of engine.devices.DeviceInfo
+    # a cancelled run that was still computing its layer has ended (see ``busy``)
+    cancelledRunEnded = Signal()
     # worker -> GUI thread (always queued): generation, kind, payload
     _delivered = Signal(int, str, object)
     _devicesListed = Signal(object)
@@ -132,7 +176,8 @@ class Runner(QObject):
         self._pending: RunRequest | None = None
         self._cancel: threading.Event | None = None
         self._closed = False
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker: _Worker | None = None
+        self._in_flight = 0  # runs sent to the worker and not delivered back yet
         self.state = IDLE
         self.dropped = 0  # stale results dropped on arrival (for tests and the curious)
         self.runs_started = 0
@@ -203,7 +248,12 @@ class Runner(QObject):
         if self.sync:
             self._on_devices(self._list_devices())
         else:
-            self._pool().submit(lambda: self._devicesListed.emit(self._list_devices()))
+            self._pool().submit(self._list_and_emit_devices)
+
+    def _list_and_emit_devices(self) -> None:
+        devices = self._list_devices()
+        if not self._closed:
+            self._devicesListed.emit(devices)
 
     def _list_devices(self):
         try:
@@ -212,16 +262,22 @@ class Runner(QObject):
             return [SimpleNamespace(name="cpu", label="CPU", available=False,
                                     reason=f"torch failed to load ({exc})")]
 
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
+    @property
+    def busy(self) -> bool:
+        """Whether a run sent to the worker has not come back yet, cancelled or not (counted
+        in the GUI thread: sent, then delivered)."""
+        return self._in_flight > 0
+
+    def _pool(self) -> _Worker:
+        if self._worker is None:
             # A thread that wants Python's GIL waits until the holder lets go, at the latest
             # after the switch interval (5 ms by default). The worker needs the GIL to start a
             # run, and between torch calls, while this thread is busy updating the views
             # after an edit: 1 ms cut the start of a run from about 4.5 to 2.3 ms after the
             # edit. (The interval is process-wide; Python's cost of switching is negligible.)
             sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=THREAD_PREFIX)
-        return self._executor
+            self._worker = _Worker()
+        return self._worker
 
     def _submit(self) -> None:
         req, self._pending = self._pending, None
@@ -230,6 +286,7 @@ class Runner(QObject):
         cancel = threading.Event()
         self._cancel = cancel
         self.runs_started += 1
+        self._in_flight += 1
         self._set_state(RUNNING)
         if self.sync:
             self._on_delivered(*self._work(req, cancel))
@@ -238,7 +295,9 @@ class Runner(QObject):
 
     # -- worker thread -----------------------------------------------------------------------
     def _work_and_emit(self, req: RunRequest, cancel: threading.Event) -> None:
-        self._delivered.emit(*self._work(req, cancel))
+        delivered = self._work(req, cancel)
+        if not self._closed:  # after close nobody listens (the window may be gone)
+            self._delivered.emit(*delivered)
 
     def _work(self, req: RunRequest, cancel: threading.Event) -> tuple[int, str, object]:
         if cancel.is_set():
@@ -265,10 +324,13 @@ class Runner(QObject):
 
     # -- GUI thread --------------------------------------------------------------------------
     def _on_delivered(self, generation: int, kind: str, payload: object) -> None:
+        self._in_flight -= 1
         if self._closed:
             return
         if generation != self._generation:
             self.dropped += 1
+            if self.state == CANCELLED and not self.busy:
+                self.cancelledRunEnded.emit()
             return
         self._cancel = None
         if kind == READY:
@@ -299,7 +361,9 @@ class Runner(QObject):
 
     # -- closing -----------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Cancel everything and join the worker thread (no thread is left behind)."""
+        """Cancel everything and end the worker thread: at once if it is idle; a run still
+        inside a layer gets SHUTDOWN_WAIT_S, then ends in the background (see the module
+        docstring): closing never waits on torch."""
         if self._closed:
             return
         self._closed = True
@@ -307,9 +371,9 @@ class Runner(QObject):
         self._pending = None
         if self._cancel is not None:
             self._cancel.set()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
 
     @property
     def closed(self) -> bool:

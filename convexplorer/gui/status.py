@@ -102,9 +102,10 @@ class RunStatus:
         limit_text = (f"Runs above {fmt_bytes(limit)} ask first" if limit is not None
                       else "No limit is set")
         self.memory_label.setToolTip(
-            "Estimated memory of a run, from the shapes: the input, every layer's output and "
-            "their gradients (float32), pooling indices and the parameters with their "
-            f"gradients. {limit_text} ({LIMIT_ENV}).")
+            "Estimated peak memory of a run, from the shapes: the input as decoded, every "
+            "layer's output and gradient (float32), pooling indices, the parameters with their "
+            "gradients, the largest layer's working memory and its image. "
+            f"{limit_text} ({LIMIT_ENV}).")
 
     def set_device(self, name: str) -> None:
         self.device_label.setText(f"device: {name}")

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .limits import MAX_CHANNELS, MAX_FLOAT, MAX_SIZE
+
 # Parameter kinds.
 INT = "int"  # a single integer
 FLOAT = "float"  # a single float
@@ -49,6 +51,14 @@ class Param:
     item_nullable: bool = False  # items of a tuple may be None (adaptive output_size)
     keyword_only: bool = False  # torch only accepts it by keyword
     auto: bool = False  # inferred from the previous layer when omitted
+
+    def __post_init__(self) -> None:
+        # Every number has an upper bound, the same wherever a value enters (config file, form,
+        # importer): counts (channels, features, groups) MAX_CHANNELS, sizes MAX_SIZE, floats
+        # MAX_FLOAT, unless the entry gives its own (see model.limits).
+        defaults = {INT: MAX_CHANNELS, SIZE: MAX_SIZE, PADDING: MAX_SIZE, FLOAT: MAX_FLOAT}
+        if self.maximum is None and self.kind in defaults:
+            object.__setattr__(self, "maximum", defaults[self.kind])
 
     @property
     def is_size(self) -> bool:

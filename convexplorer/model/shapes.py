@@ -140,6 +140,8 @@ def _rank_name(lt: LayerType) -> str:
     return "(N, C, L)" if lt.dims == 1 else "(N, C, H, W)"
 
 
+SUGGESTIONS = 8  # values a fix suggests at most ("try 1, 2, 4 or 8")
+
 # Tensors with this many values overflow torch's size arithmetic (bytes in an int64), even on
 # the meta device; far beyond any real memory anyway.
 TOO_MANY = 2**59
@@ -314,7 +316,7 @@ def _conv(info: LayerInfo, lt: LayerType, kw, shape) -> None:
     dims = lt.dims
     ic, oc, g = kw["in_channels"], kw["out_channels"], kw["groups"]
     if ic % g:
-        ok = or_list(d for d in divisors(ic) if oc % d == 0)
+        ok = or_list([d for d in divisors(ic) if oc % d == 0][:SUGGESTIONS])
         raise _Fail("groups", f"groups={g} must divide in_channels={ic}", f"try {ok}")
     ks = expand(kw["kernel_size"], dims)
     ss = expand(kw["stride"], dims)

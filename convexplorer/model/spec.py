@@ -249,7 +249,16 @@ class Config:
         }
 
 
+LABEL_NAME_CHARS = 40  # of a layer's name in its label: a message stays one line
+
+
+def shown_name(name: str) -> str:
+    """A layer's name as messages and views show it: a very long one is cut, so that every
+    message naming it stays one short line (and no view measures a megabyte of text)."""
+    return name if len(name) <= LABEL_NAME_CHARS else name[:LABEL_NAME_CHARS - 3] + "..."
+
+
 def layer_label(index: int, spec: LayerSpec) -> str:
     """How a layer is named to the user: its name (or its index, as nn.Sequential names it),
     then its type."""
-    return f"{spec.name or index} ({spec.type})"
+    return f"{shown_name(spec.name or str(index))} ({spec.type})"

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalogue import BOOL, CHOICE, FLOAT, INT, PADDING, SIZE, LayerType, Param
+from .limits import fmt_number
 from .spec import LayerSpec
+
+AT_LEAST = "{field}={value} must be at least {limit}"
+AT_MOST = "{field}={value} must be at most {limit}"
+USE_AT_LEAST = "use {limit} or more"
+USE_AT_MOST = "use {limit} or less"
+NOT_FINITE = "{field}={value} must be a finite number"
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,22 @@ def expand(value: Any, dims: int) -> tuple:
     return (value,) * dims
 
 
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0] if n > 0 else []
+DIVISOR_SEARCH = 100_000  # trial divisions at most: instant, whatever the number
+
+
+def divisors(n: int, at_most: int | None = None) -> list[int]:
+    """The divisors of ``n`` up to ``at_most``, smallest first: suggestions for a message.
+
+    Trial division runs only up to sqrt(n) (each small divisor brings its cofactor), and at
+    most DIVISOR_SEARCH steps, so a channel count of 10**12 answers at once; past that cap
+    some large divisors may be missing, which a suggestion can afford."""
+    if not is_int(n) or n < 1:
+        return []
+    top = n if at_most is None else min(n, at_most)
+    steps = min(math.isqrt(n), top, DIVISOR_SEARCH)
+    small = [d for d in range(1, steps + 1) if n % d == 0]
+    large = [n // d for d in small if steps < n // d <= top]
+    return small + sorted(large)
 
 
 def or_list(values) -> str:
@@ -66,8 +87,8 @@ def _fmt(v: Any) -> str:
     if isinstance(v, tuple):
         return "(" + ", ".join(_fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, str):
-        return repr(v)
-    return str(v)
+        return repr(v if len(v) <= 40 else v[:37] + "...")
+    return fmt_number(v)
 
 
 def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
@@ -77,10 +98,13 @@ def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
     lo, hi = p.minimum, p.maximum
 
     def bounds(x: Any) -> tuple[str, str] | None:
-        if lo is not None and x < lo:
-            return f"{p.name}={_fmt(v)} must be at least {lo:g}", f"use {lo:g} or more"
-        if hi is not None and x > hi:
-            return f"{p.name}={_fmt(v)} must be at most {hi:g}", f"use {hi:g} or less"
+        for limit, broken, message, fix in ((lo, lo is not None and x < lo, AT_LEAST,
+                                             USE_AT_LEAST),
+                                            (hi, hi is not None and x > hi, AT_MOST,
+                                             USE_AT_MOST)):
+            if broken:
+                return (message.format(field=p.name, value=_fmt(v), limit=fmt_number(limit)),
+                        fix.format(limit=fmt_number(limit)))
         return None
 
     if p.kind == INT:
@@ -90,8 +114,8 @@ def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
     if p.kind == FLOAT:
         if not is_number(v):
             return f"{p.name} must be a number, got {_fmt(v)}", ""
-        if not math.isfinite(v):
-            return (f"{p.name}={_fmt(v)} must be a finite number",
+        if isinstance(v, float) and not math.isfinite(v):  # an int is finite, however long
+            return (NOT_FINITE.format(field=p.name, value=_fmt(v)),
                     f"default is {_fmt(p.default)}")
         return bounds(v)
     if p.kind == BOOL:
@@ -161,7 +185,8 @@ def _cross_checks(index: int, spec: LayerSpec, lt: LayerType, label: str) -> lis
         counts = [(n, c) for n, c in (("in_channels", ic), ("out_channels", oc)) if c is not None]
         broken = [f"{n}={c}" for n, c in counts if c % groups]
         if broken:
-            ok = or_list(d for d in divisors(oc) if d <= 64 and (ic is None or ic % d == 0))
+            ok = or_list([d for d in divisors(oc, at_most=64)
+                          if ic is None or ic % d == 0][:8])
             out.append(Problem(index, label, "groups",
                                f"groups={groups} must divide {' and '.join(broken)}",
                                f"try {ok}"))

@@ -4,10 +4,11 @@ paste-PyTorch-code dialog. Dialogs are answered by patching QFileDialog / QMessa
 
 from __future__ import annotations
 
+import errno
 import json
-import subprocess
-import sys
+import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,14 @@ from PySide6.QtGui import QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
 from convexplorer.engine.images import channel_grid
-from convexplorer.gui import export_actions
+from convexplorer.gui import export_actions, file_actions
 from convexplorer.gui.main_window import MainWindow
 from convexplorer.model.config_io import load_config, save_config
 from convexplorer.model.pytorch_export import to_code
-from convexplorer.model.settings import Autosave, RecentFiles
+from convexplorer.model.settings import RecentFiles, orphaned_autosaves, read_autosave
 from convexplorer.model.spec import Config, LayerSpec
+
+from ..hostile import crashed_autosave
 
 REPO = Path(__file__).resolve().parents[2]
 MNIST = REPO / "resources" / "examples" / "mnist_convnet.json"
@@ -227,19 +230,12 @@ def test_autosave_follows_edits_and_goes_on_save(window, qtbot, tmp_path, monkey
     assert not fa.autosave.exists
 
 
-def _dead_pid() -> int:
-    out = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                         capture_output=True, text=True, check=True)
-    return int(out.stdout)
-
-
 def test_autosave_is_offered_after_a_crash_and_restored(make_window, settings_dir, tmp_path,
                                                         qtbot):
     saved = tmp_path / "net.json"
     save_config(load_config(MNIST), saved)
     unsaved = load_config(MNIST).with_layers(load_config(MNIST).layers[:3])
-    orphan = Autosave(settings_dir, pid=_dead_pid())
-    orphan.write(unsaved, saved)  # what a crash left behind
+    orphan = crashed_autosave(settings_dir, unsaved, saved)
     window = make_window()
     fa = window.file_actions
     qtbot.waitUntil(lambda: fa.restore_box is not None)
@@ -249,13 +245,13 @@ def test_autosave_is_offered_after_a_crash_and_restored(make_window, settings_di
     qtbot.mouseClick(restore, LEFT)
     qtbot.waitUntil(lambda: window.pipeline.config == unsaved)
     assert window.pipeline.path == saved and window.pipeline.dirty
-    assert not orphan.exists
+    assert orphan.exists  # kept until the restored work is saved or autosaved (issue 16)
     window.pipeline.undo()  # back to the file as it was saved
     assert window.pipeline.config == load_config(saved)
 
 
 def test_autosave_offer_declined_discards_it(make_window, settings_dir, qtbot):
-    Autosave(settings_dir, pid=_dead_pid()).write(Config(name="lost"))
+    crashed_autosave(settings_dir, Config(name="lost"))
     window = make_window()
     fa = window.file_actions
     qtbot.waitUntil(lambda: fa.restore_box is not None)
@@ -267,10 +263,8 @@ def test_autosave_offer_declined_discards_it(make_window, settings_dir, qtbot):
 
 
 def test_autosave_offer_escape_keeps_them_for_the_next_start(make_window, settings_dir, qtbot):
-    first = Autosave(settings_dir, pid=_dead_pid())
-    first.write(Config(name="lost"))
-    second = Autosave(settings_dir, pid=_dead_pid())
-    second.write(Config(name="also lost"))
+    first = crashed_autosave(settings_dir, Config(name="lost"))
+    second = crashed_autosave(settings_dir, Config(name="also lost"))
     window = make_window()
     fa = window.file_actions
     qtbot.waitUntil(lambda: fa.restore_box is not None)
@@ -285,8 +279,7 @@ def test_autosave_offer_escape_keeps_them_for_the_next_start(make_window, settin
 
 
 def test_autosave_offer_closes_so_the_app_can_quit(make_window, settings_dir, qtbot):
-    orphan = Autosave(settings_dir, pid=_dead_pid())
-    orphan.write(Config(name="lost"))
+    orphan = crashed_autosave(settings_dir, Config(name="lost"))
     window = make_window()
     fa = window.file_actions
     qtbot.waitUntil(lambda: fa.restore_box is not None)
@@ -294,6 +287,81 @@ def test_autosave_offer_closes_so_the_app_can_quit(make_window, settings_dir, qt
     assert fa.restore_box.close()
     qtbot.waitUntil(lambda: fa.restore_box is None)
     assert orphan.exists and window.pipeline.config.name != "lost"
+
+
+def _restore_first_offer(window, qtbot) -> None:
+    fa = window.file_actions
+    qtbot.waitUntil(lambda: fa.restore_box is not None)
+    restore = next(b for b in fa.restore_box.buttons() if b.text() == "&Restore")
+    qtbot.mouseClick(restore, LEFT)
+    qtbot.waitUntil(lambda: fa.restore_box is None)
+
+
+def test_restored_work_keeps_its_autosave_until_autosaved_again(make_window, settings_dir,
+                                                                qtbot):
+    """Issue 16, item 13: the autosave went the moment Restore was clicked, so a second crash
+    in the next seconds lost the restored work."""
+    lost = Config(name="lost", layers=(LayerSpec.make("ReLU", "r"),))
+    orphan = crashed_autosave(settings_dir, lost)
+    window = make_window()
+    fa = window.file_actions
+    _restore_first_offer(window, qtbot)
+    assert window.pipeline.config == lost and window.pipeline.dirty
+    assert orphan.exists
+    assert orphaned_autosaves(settings_dir) == []  # this window holds it: not offered twice
+    # a second crash now (the window's locks go, its files stay): the work is offered again
+    os.close(fa.restored._claim.pop())
+    assert [a.config for a in orphaned_autosaves(settings_dir)] == [lost]
+    assert fa.restored.claim()  # (the window is still here in this test: it takes it back)
+    fa.flush_autosave()  # the restored work is autosaved by this window: the old file goes
+    assert fa.autosave.exists and not orphan.exists
+    assert read_autosave(fa.autosave.file).config == lost and fa.restored is None
+
+
+def test_restored_work_saved_removes_its_autosave(make_window, settings_dir, qtbot, tmp_path,
+                                                 monkeypatch):
+    orphan = crashed_autosave(settings_dir, Config(name="lost"))
+    window = make_window()
+    _restore_first_offer(window, qtbot)
+    assert orphan.exists
+    save_dialog(monkeypatch, tmp_path / "kept.json")
+    assert window.file_actions.save()
+    assert not orphan.exists and not list(settings_dir.glob("autosave-*.json"))
+
+
+def test_steady_editing_is_autosaved_within_the_maximum_delay(window, qtbot, monkeypatch):
+    """Issue 16, item 14: every edit restarted the timer, so an edit a second never saved."""
+    monkeypatch.setattr(file_actions, "AUTOSAVE_MS", 300)
+    monkeypatch.setattr(file_actions, "AUTOSAVE_MAX_MS", 900)
+    fa = window.file_actions
+    seed, t0 = 0, time.monotonic()
+    while not fa.autosave.exists and time.monotonic() - t0 < 3.0:
+        seed += 1
+        window.pipeline.set_seed(seed)  # an edit every 100 ms, never a pause of 300 ms
+        qtbot.wait(100)
+    assert fa.autosave.exists and time.monotonic() - t0 < 1.5
+    assert read_autosave(fa.autosave.file).config.seed >= 8
+
+
+def test_a_full_settings_folder_does_not_fail_save_or_open(window, tmp_path, monkeypatch):
+    """Issue 16, item 16: the recent files list could not be written (ENOSPC) and Save and
+    Open showed "Unexpected error" although the save itself had worked."""
+    def full(self, paths):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(RecentFiles, "_write", full)
+    edit(window)
+    path = tmp_path / "c.json"
+    save_dialog(monkeypatch, path)
+    window.file_actions.save_action.trigger()  # a slot: an exception would fail the test
+    assert load_config(path) == window.pipeline.config and not window.pipeline.dirty
+    note = window.statusBar().currentMessage()
+    assert note == ("Could not update the Open Recent list (No space left on device); the "
+                    "file itself is fine.")
+    assert window.file_actions.open_path(path)
+    window.file_actions.recent_menu.aboutToShow.emit()
+    window.file_actions._clear_recent()
+    assert not [w for w in window.findChildren(QMessageBox) if w.isVisible()]
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -349,6 +417,21 @@ def test_export_run_folder_in_a_worker(window, tmp_path, monkeypatch, qtbot, cha
         assert (img.width(), img.height()) == first.activation.shape[3:1:-1]
     assert "Exported" in window.statusBar().currentMessage()
     assert ex.job is None and ex.progress is None
+
+
+def test_out_of_memory_in_an_export_is_said_as_such(window, tmp_path, monkeypatch, qtbot):
+    def no_memory(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(export_actions, "write_run", no_memory)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(tmp_path / "out")))
+    window.file_actions.export.export_run()
+    qtbot.waitUntil(lambda: window.file_actions.export.job is None, timeout=10_000)
+    [box] = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert box.windowTitle() == "Export failed"
+    assert box.text() == (f"{tmp_path / 'out'}: out of memory while writing the images; "
+                          "export without a PNG per channel, or make the run smaller")
 
 
 def test_cancel_in_the_progress_dialog_stops_the_export(window, tmp_path, monkeypatch, qtbot):

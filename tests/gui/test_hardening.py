@@ -308,3 +308,37 @@ def test_bad_configs_dropped_on_the_window_leave_the_work_untouched(qtbot, windo
         assert window.pipeline.selection == 3 and window.pipeline.can_undo
         assert words in window.statusBar().currentMessage()
     assert window.status.state == "ready" and window.last_result.config.seed == 7
+
+
+# -- absurd numbers (issue 16, item 6) -------------------------------------------------------
+@pytest.mark.parametrize("value", [10**400, 2**31, 1e309, float("nan"), 2.5],
+                         ids=["10**400", "2**31", "1e309", "nan", "2.5"])
+def test_absurd_numbers_from_a_file_are_flagged_without_an_error_dialog(qtbot, window, value):
+    """10**400 or 2**31 in a spin box raised OverflowError on every refresh ("Unexpected
+    error"), leaving the stack list out of step with the pipeline."""
+    window.errors.install()
+    try:
+        config = load_config(example_path("mnist_convnet.json"))
+        layers = list(config.layers)
+        layers[0] = layers[0].with_params(stride=value, out_channels=value)
+        window.open_config(replace(config, layers=tuple(layers)))
+        click_row(qtbot, window, 0)
+        click_row(qtbot, window, 3)
+        click_row(qtbot, window, 0)
+        assert window.errors.reported == 0
+    finally:
+        window.errors.uninstall()
+    for name in ("stride", "out_channels"):
+        editor = window.form.editor(name)
+        assert editor.invalid, name
+        assert len(plain(editor.toolTip())) < 1000
+    assert window.layer_list.view.count() == len(window.pipeline.config.layers)
+    assert "conv1 (Conv2d)" in window.banner.text()
+
+
+def test_spin_boxes_hold_the_catalogue_maximum(qtbot):
+    for lt, p in numeric_params():
+        editor = ParamEditor(p, lt.dims)
+        qtbot.addWidget(editor)
+        for spin in editor.spins:
+            assert spin.maximum() == p.maximum, (lt.name, p.name)

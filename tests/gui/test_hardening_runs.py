@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 
 from convexplorer.gui.error_dialog import ErrorDialog
-from convexplorer.gui.main_window import MainWindow
+from convexplorer.gui.main_window import STOPPED, MainWindow
 from convexplorer.gui.runner import Runner
 from convexplorer.model.memory import LIMIT_ENV
 from convexplorer.model.spec import Config, InputSpec, LayerSpec
@@ -124,6 +125,24 @@ def test_exception_in_a_slot_shows_a_dialog_and_the_app_goes_on(qtbot, reporting
 
 
 @pytest.mark.qt_no_exception_capture
+def test_running_out_of_memory_in_a_slot_is_said_as_such_not_as_a_bug(qtbot, reporting):
+    """Item 9: MemoryError anywhere is the out-of-memory message."""
+    window = reporting
+
+    def greedy_slot():
+        raise MemoryError()
+
+    with qtbot.waitSignal(window.errors.dialogShown) as shown:
+        QTimer.singleShot(0, greedy_slot)
+    dialog = shown.args[0]
+    assert dialog.windowTitle() == "Out of memory"
+    assert dialog.message.text().startswith("convexplorer ran out of memory: make the input "
+                                            "smaller")
+    assert "bug" not in dialog.message.text()
+    dialog.close()
+
+
+@pytest.mark.qt_no_exception_capture
 def test_exception_in_a_worker_thread_reaches_the_gui_thread(qtbot, reporting):
     window = reporting
 
@@ -187,8 +206,9 @@ def test_a_run_above_the_memory_limit_asks_first(qtbot, monkeypatch):
     assert window.pipeline.config.input.shape == (1, 1, 256, 256)
     banner = window.memory_banner
     assert banner.isVisible()
-    assert "this run needs about 10.3 MiB" in banner.text and "1.0 MiB limit" in banner.text
-    assert window.status.state == "held" and "10.3 MiB" in window.status.text
+    assert "this run needs about 20.8 MiB at its peak" in banner.text
+    assert "1.0 MiB limit" in banner.text
+    assert window.status.state == "held" and "20.8 MiB" in window.status.text
     assert engine.calls == calls  # nothing ran
     assert window.last_result.input.shape == (1, 1, 28, 28)  # the last run stays shown
 
@@ -271,6 +291,50 @@ def test_closing_during_a_run_ends_the_worker(qtbot):
     assert not runner_threads() and window.runner.closed
     window.pipeline.set_seed(6)  # a late edit after closing starts nothing
     assert not runner_threads()
+
+
+class StuckInALayer:
+    """A run that, like torch inside one large layer (a Conv2d(3, 64, 61) over 1x3x1024x1024
+    takes 11 s), does not look at its cancel flag until the layer is done."""
+
+    def __init__(self):
+        self.stuck = False
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, config, *, cancel, **kwargs):
+        if self.stuck:
+            self.started.set()
+            self.release.wait(10)  # the layer
+            if cancel():
+                raise Cancelled()
+        return engine_run(config, cancel=cancel, **kwargs)
+
+
+def test_closing_does_not_wait_for_a_layer_and_esc_says_it_still_finishes(qtbot):
+    """Issue 16, item 5: Esc marked the run cancelled while torch went on, and closing the
+    window then froze it until the layer was done."""
+    engine = StuckInALayer()
+    window = window_with(qtbot, engine, sync=False)
+    engine.stuck = True
+    window.pipeline.set_seed(1)
+    qtbot.waitUntil(engine.started.is_set, timeout=RESULT_TIMEOUT_MS)
+    qtbot.keyClick(window.input_panel.seed, Qt.Key.Key_Escape)
+    assert window.status.state == "cancelled"
+    assert "still finishes in the background" in window.status.state_label.toolTip()
+    engine.release.set()  # the layer ends: the status says plainly stopped
+    qtbot.waitUntil(lambda: window.status.state_label.toolTip() == STOPPED)
+
+    engine.started.clear()
+    engine.release.clear()
+    window.pipeline.set_seed(2)
+    qtbot.waitUntil(engine.started.is_set, timeout=RESULT_TIMEOUT_MS)
+    t0 = time.perf_counter()
+    assert window.close()
+    assert time.perf_counter() - t0 < 1.0  # not the 10 s the layer takes
+    assert runner_threads()  # it finishes its layer in the background (a daemon thread)
+    engine.release.set()
+    qtbot.waitUntil(lambda: not runner_threads())
 
 
 def test_default_window_shows_the_memory_estimate(qtbot):

@@ -20,21 +20,15 @@ from convexplorer.model.settings import (
     RecentFiles,
     config_dir,
     orphaned_autosaves,
-    pid_alive,
     read_autosave,
     rebase_input,
 )
 from convexplorer.model.spec import Config, InputSpec, LayerSpec
 
+from ..hostile import crashed_autosave
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "resources" / "examples").glob("*.json"))
-
-
-def _dead_pid() -> int:
-    """The pid of a process that has exited (and been reaped)."""
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    return int(proc.stdout)
 
 
 # -- config files ------------------------------------------------------------------------------
@@ -170,15 +164,17 @@ def test_damaged_recent_list_starts_over(tmp_path):
 # -- autosave ----------------------------------------------------------------------------------
 
 
-def test_own_autosave_is_not_an_orphan_and_clear_removes_it(tmp_path):
+def test_own_autosave_is_not_an_orphan_and_close_removes_it(tmp_path):
     auto = Autosave(tmp_path)
     config = load_config(EXAMPLES[0])
     auto.write(config, tmp_path / "from.json")
     assert auto.exists and read_autosave(auto.file).config == config
     assert read_autosave(auto.file).source == tmp_path / "from.json"
-    assert orphaned_autosaves(tmp_path) == []  # this process is alive
-    auto.clear()
-    assert not auto.exists
+    assert orphaned_autosaves(tmp_path) == []  # this window holds its lock
+    auto.clear()  # saved: no autosave, the window still open
+    assert not auto.exists and auto.lock_file.exists()
+    auto.close()  # a clean close
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_autosave_of_a_crashed_process_is_found(tmp_path):
@@ -195,22 +191,113 @@ def test_autosave_of_a_crashed_process_is_found(tmp_path):
     assert found.config == load_config(EXAMPLES[0]) and found.source is None
     assert "autosaved" in found.describe()
     found.discard()
-    assert orphaned_autosaves(tmp_path) == []
+    assert orphaned_autosaves(tmp_path) == [] and sorted(tmp_path.iterdir()) == []
 
 
 def test_orphans_newest_first_and_damaged_ones_skipped(tmp_path):
-    pid = _dead_pid()
-    assert not pid_alive(pid) and pid_alive(os.getpid())
-    old, new = Autosave(tmp_path, pid=pid), Autosave(tmp_path, pid=pid)
-    old.write(Config(name="old"))
-    new.write(Config(name="new"))
+    old = crashed_autosave(tmp_path, Config(name="old"))
+    crashed_autosave(tmp_path, Config(name="new"))
     data = json.loads(old.file.read_text())
     data["saved_at"] = time.time() - 3600
     old.file.write_text(json.dumps(data))
-    (tmp_path / f"autosave-{pid}-99.json").write_text("{damaged")
-    (tmp_path / f"autosave-{pid}-98.json").write_text(json.dumps(
+    (tmp_path / "autosave-20250101T000000-00000001.json").write_text("{damaged")
+    (tmp_path / "autosave-20250101T000000-00000002.json").write_text(json.dumps(
         {**data, "config": {"version": 99}}))  # from a newer convexplorer
     assert [a.config.name for a in orphaned_autosaves(tmp_path)] == ["new", "old"]
+
+
+def _child(tmp_path: Path, name: str, wait: bool) -> subprocess.Popen:
+    """A process that, like every start in a container, is PID 1 to itself: it autosaves,
+    then waits for a line on stdin (a running window) or dies at once (a crash)."""
+    script = (
+        "import os, sys\n"
+        "os.getpid = lambda: 1\n"
+        "from convexplorer.model.settings import Autosave\n"
+        "from convexplorer.model.spec import Config\n"
+        f"Autosave({str(tmp_path)!r}).write(Config(name={name!r}))\n"
+        "print('written', flush=True)\n"
+        + ("sys.stdin.readline()\n" if wait else "") + "os._exit(0)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "written\n"
+    return proc
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="PID namespaces are a Linux matter")
+def test_every_start_being_pid_1_neither_hides_nor_overwrites_autosaves(tmp_path, monkeypatch):
+    """Issue 16, item 15: in a container each start is PID 1. Autosaves were named by the PID
+    (the next start overwrote the last one's) and told apart by it (PID 1 always runs, so a
+    crash's autosave was never offered)."""
+    for name in ("first crash", "second crash"):
+        _child(tmp_path, name, wait=False).communicate(timeout=30)
+    running = _child(tmp_path, "still running", wait=True)
+    try:
+        monkeypatch.setattr(os, "getpid", lambda: 1)  # this process too
+        found = sorted(a.config.name for a in orphaned_autosaves(tmp_path))
+        assert found == ["first crash", "second crash"]  # both kept; the live one not offered
+        mine = Autosave(tmp_path)
+        mine.write(Config(name="mine"))
+        assert len(list(tmp_path.glob("autosave-*.json"))) == 4  # nothing overwritten
+        assert "mine" not in [a.config.name for a in orphaned_autosaves(tmp_path)]
+    finally:
+        running.communicate("bye\n", timeout=30)
+    assert "still running" in [a.config.name for a in orphaned_autosaves(tmp_path)]
+    mine.close()
+
+
+def test_restored_autosave_claimed_is_not_an_orphan_until_discarded(tmp_path):
+    crashed_autosave(tmp_path, Config(name="lost"))
+    [item] = orphaned_autosaves(tmp_path)
+    assert item.claim()  # a window restored it
+    assert orphaned_autosaves(tmp_path) == []
+    item.discard()
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_lock_file_left_without_its_autosave_is_cleaned_up(tmp_path):
+    (tmp_path / "autosave-20250101T000000-deadbeef.lock").write_text("")
+    assert orphaned_autosaves(tmp_path) == []
+    assert sorted(tmp_path.iterdir()) == []
+
+
+# -- temporary files of killed saves (issue 16, item 17) ---------------------------------------
+
+_KILLED_SAVE = (
+    "import os, signal, sys\n"
+    "from convexplorer.model import config_io\n"
+    "from convexplorer.model.spec import Config\n"
+    "config_io.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+    "config_io.save_config(Config(name='killed'), sys.argv[1])\n")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_the_next_save_removes_what_killed_saves_left(tmp_path):
+    path = tmp_path / "c.json"
+    save_config(Config(name="first"), path)
+    for _ in range(3):  # each killed save removes what the one before it left
+        proc = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(path)], cwd=REPO)
+        assert proc.returncode == -9
+    assert len(list(tmp_path.glob(".c.json.*.tmp"))) == 1
+    other = tmp_path / "other.json"
+    save_config(Config(name="other"), other)  # another file's save leaves it alone
+    assert len(list(tmp_path.glob(".c.json.*.tmp"))) == 1
+    save_config(Config(name="again"), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "other.json"]
+    assert load_config(path).name == "again"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_a_temporary_file_still_being_written_is_left_alone(tmp_path):
+    import fcntl
+
+    path = tmp_path / "c.json"
+    busy = tmp_path / ".c.json.abcd1234.tmp"
+    with open(busy, "w") as fh:  # another save, mid-write: it holds the lock
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        save_config(Config(name="mine"), path)
+        assert busy.exists()
+    save_config(Config(name="mine"), path)  # the writer died: now it goes
+    assert not busy.exists()
 
 
 # -- Save As elsewhere -------------------------------------------------------------------------

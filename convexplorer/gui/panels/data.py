@@ -10,6 +10,7 @@ import numpy as np
 
 from ...engine.images import grid_shape
 from ...model.shapes import fmt_shape
+from ...model.spec import shown_name
 
 DISPLAY_BUDGET = 2_000_000  # display pixels per page: above this, maps are block-averaged
 MAX_PAGE = 64  # channels per page of the grid
@@ -270,7 +271,7 @@ def kernels_of(layer, channel: int) -> tuple[np.ndarray | None, str, str]:
     """The weights that make output ``channel`` of a layer (a ``LayerResult``): the array to
     show (one kernel per input channel it sees), its name as torch indexes it, and a sentence."""
     w, b = layer.params.get("weight"), layer.params.get("bias")
-    name = layer.name
+    name = shown_name(layer.name)
     bias = f" plus bias[{channel}] = {float(b[channel]):.4g}" if b is not None and \
         b.ndim == 1 and channel < b.shape[0] else ""
     if w is None:

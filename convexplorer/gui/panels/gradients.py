@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from ...engine.results import RunResult
 from ...model.objectives import check_objective
 from ...model.shapes import fmt_shape
-from ...model.spec import Objective
+from ...model.spec import Objective, shown_name
 from .activations import grid_slide, unit_objective
 from .base import DIVERGING, LayerChooser, Panel, SourceBar, UnitBoxes, arrays
 from .channel_grid import ChannelGrid
@@ -195,7 +195,7 @@ class ParamGradTable(QTableWidget):
             g = lr.grads[pname]
             norm = lr.grad_norms[pname]
             lo, hi = (float(g.min()), float(g.max())) if g.size else (0.0, 0.0)
-            full = f"{lr.name}.{pname}"
+            full = f"{shown_name(lr.name)}.{pname}"
             cells = [(lr.label, None), (full, None), (fmt_shape(g.shape), None),
                      (f"{norm:.6g}", norm), (f"{lo:.6g}", lo), (f"{hi:.6g}", hi)]
             tip = (f"{full}.grad.size() \u2192 {fmt_shape(g.shape)}\n"
