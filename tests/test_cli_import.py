@@ -17,7 +17,7 @@ PRINTED = """MNISTConvNet(
   (conv1): Conv2d(1, 10, kernel_size=(5, 5), stride=(1, 1))
   (pool1): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
   (conv2): Conv2d(10, 20, kernel_size=(5, 5), stride=(1, 1))
-  (drop): Dropout2d(p=0.5, inplace=False)
+  (drop): FeatureAlphaDropout(p=0.5, inplace=False)
   (pool2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
   (fc1): Linear(in_features=320, out_features=50, bias=True)
 )
@@ -30,7 +30,7 @@ def test_import_prints_notes_and_inserts_nothing(tmp_path, capsys):
     assert main(["import", str(src), "-o", str(out)]) == 0
     captured = capsys.readouterr()
     assert f"wrote {out}: 5 layers, input [1, 1, 28, 28] (guessed)" in captured.out
-    assert "Dropout2d" in captured.err and "skipped" in captured.err
+    assert "FeatureAlphaDropout" in captured.err and "skipped" in captured.err
     assert "insert a Flatten before fc1 (Linear): it gives the 320 features" in captured.err
     assert "add --fix" in captured.err
     config = load_config(out)

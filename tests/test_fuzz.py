@@ -53,7 +53,7 @@ json_value = st.one_of(json_scalar, st.lists(st.one_of(st.none(), st.integers(-2
 
 @st.composite
 def layer_dicts(draw):
-    type_name = draw(st.sampled_from(TYPES * 4 + ["Conv3d", "conv2d", 7]))
+    type_name = draw(st.sampled_from(TYPES * 4 + ["Conv4d", "conv2d", 7]))
     d = {"type": type_name}
     own = list(CATALOGUE[type_name].param_names) if type_name in CATALOGUE else []
     pool = own * 6 + ["name"] if own and draw(st.integers(0, 9)) else PARAM_NAMES + ["kernal_size"]

@@ -1,8 +1,11 @@
 """The layer catalogue: the one place that describes every supported ``torch.nn`` layer type.
 
 Forms, validation, config loading, shape inference, code export and the docs all read this.
-Adding a layer type is one entry in ``_TYPES`` (plus its shape rule in ``model/shapes.py``).
-No Qt and no torch here.
+Adding a layer type is one entry here (the convolution, pooling and batch-norm families, the
+first activations and the reshapes) or in ``model/catalogue_more.py`` (the types of issue 14:
+more activations, padding, normalization, resampling, LP pooling, Unflatten), plus its shape
+rule (``model/shapes.py`` or ``model/shape_rules.py``), its print(model) text, its per-unit
+computation and, where it applies, its explanation. No Qt and no torch here.
 """
 
 from __future__ import annotations
@@ -18,21 +21,33 @@ INT = "int"  # a single integer
 FLOAT = "float"  # a single float
 BOOL = "bool"
 CHOICE = "choice"  # one of ``choices`` (strings)
-SIZE = "size"  # an int, or a tuple with one int per spatial dimension
+SIZE = "size"  # an int, or a tuple with one int per spatial dimension (or ``count`` ints)
 PADDING = "padding"  # a SIZE, or 'same' / 'valid' (convolutions)
+INTS = "ints"  # an int or a tuple of ints of any length (LayerNorm's normalized_shape)
+FLOATS = "floats"  # a float or a tuple of floats of any length (Upsample's scale_factor)
+
+MAX_ITEMS = 8  # items of an INTS / FLOATS tuple at most (no tensor here has more dimensions)
 
 GROUPS = (
     ("convolution", "Convolution"),
     ("pooling", "Pooling"),
     ("unpooling", "Unpooling"),
+    ("padding", "Padding"),
     ("normalization", "Normalization"),
     ("activation", "Activation"),
+    ("resampling", "Upsampling / pixel shuffle"),
     ("reshape", "Reshape / linear"),
 )
 
 # The channel-like parameter of a layer that follows the previous layer's output when it is
 # not given explicitly ("auto"); a value given explicitly is "pinned" and checked instead.
-AUTO_PARAMS = ("in_channels", "num_features", "in_features")
+AUTO_PARAMS = ("in_channels", "num_features", "in_features", "num_channels", "normalized_shape")
+
+
+def auto_value(name: str, shape: tuple[int, ...]) -> int:
+    """What an auto parameter takes from the shape that arrives: the last dimension for
+    in_features and normalized_shape, the channels (dimension 1) for the others."""
+    return shape[-1] if name in ("in_features", "normalized_shape") else shape[1]
 
 
 @dataclass(frozen=True)
@@ -51,12 +66,16 @@ class Param:
     item_nullable: bool = False  # items of a tuple may be None (adaptive output_size)
     keyword_only: bool = False  # torch only accepts it by keyword
     auto: bool = False  # inferred from the previous layer when omitted
+    count: int | None = None  # SIZE: items of a tuple when not one per dimension (padding layers)
+    item_names: tuple[str, ...] = ()  # SIZE with ``count``: what each item is (for the form)
+    tuple_only: bool = False  # INTS: torch takes a tuple only, not a bare int (Unflatten)
 
     def __post_init__(self) -> None:
         # Every number has an upper bound, the same wherever a value enters (config file, form,
         # importer): counts (channels, features, groups) MAX_CHANNELS, sizes MAX_SIZE, floats
         # MAX_FLOAT, unless the entry gives its own (see model.limits).
-        defaults = {INT: MAX_CHANNELS, SIZE: MAX_SIZE, PADDING: MAX_SIZE, FLOAT: MAX_FLOAT}
+        defaults = {INT: MAX_CHANNELS, SIZE: MAX_SIZE, PADDING: MAX_SIZE, FLOAT: MAX_FLOAT,
+                    INTS: MAX_SIZE, FLOATS: MAX_FLOAT}
         if self.maximum is None and self.kind in defaults:
             object.__setattr__(self, "maximum", defaults[self.kind])
 
@@ -71,7 +90,7 @@ class LayerType:
 
     name: str
     group: str
-    dims: int | None  # spatial dimensions the layer works on (1, 2), or None for any rank
+    dims: int | None  # spatial dimensions the layer works on (1, 2, 3), or None for any rank
     params: tuple[Param, ...]
     help: str
     key_params: tuple[str, ...] = ()  # shown in a one-line summary
@@ -300,7 +319,7 @@ def _avgpool_params(dims: int) -> tuple[Param, ...]:
         Param("ceil_mode", BOOL, False, _H_CEIL_MODE),
         Param("count_include_pad", BOOL, True, _H_COUNT_INCLUDE_PAD),
     )
-    if dims == 2:
+    if dims >= 2:
         params += (
             Param(
                 "divisor_override",
@@ -328,7 +347,7 @@ def _bn_params() -> tuple[Param, ...]:
 
 def _types() -> tuple[LayerType, ...]:
     types: list[LayerType] = []
-    for d in (1, 2):
+    for d in (1, 2, 3):
         types.append(
             LayerType(
                 f"Conv{d}d",
@@ -336,11 +355,13 @@ def _types() -> tuple[LayerType, ...]:
                 d,
                 _conv_params(d, transpose=False),
                 f"Slides out_channels learned filters over a {d}-D input; each output channel is "
-                "a weighted sum of a window of input channels.",
+                "a weighted sum of a window of input channels."
+                + (" Use it on volumes (N, C, D, H, W): video clips, CT or MRI scans."
+                   if d == 3 else ""),
                 ("out_channels", "kernel_size", "stride", "padding", "dilation", "groups"),
             )
         )
-    for d in (1, 2):
+    for d in (1, 2, 3):
         types.append(
             LayerType(
                 f"ConvTranspose{d}d",
@@ -351,7 +372,7 @@ def _types() -> tuple[LayerType, ...]:
                 ("out_channels", "kernel_size", "stride", "padding", "output_padding"),
             )
         )
-    for d in (1, 2):
+    for d in (1, 2, 3):
         types.append(
             LayerType(
                 f"MaxPool{d}d",
@@ -364,18 +385,19 @@ def _types() -> tuple[LayerType, ...]:
                 has_indices=True,
             )
         )
-    for d in (1, 2):
+    for d in (1, 2, 3):
         types.append(
             LayerType(
                 f"AvgPool{d}d",
                 "pooling",
                 d,
                 _avgpool_params(d),
-                "Averages each window: downsampling that keeps every input's contribution.",
+                "Averages each window: downsampling that keeps every input's contribution, "
+                "smoother than max pooling.",
                 ("kernel_size", "stride", "padding", "ceil_mode"),
             )
         )
-    for d in (1, 2):
+    for d in (1, 2, 3):
         types.append(
             LayerType(
                 f"AdaptiveMaxPool{d}d",
@@ -391,7 +413,7 @@ def _types() -> tuple[LayerType, ...]:
                 has_indices=True,
             )
         )
-    for d in (1, 2):
+    for d in (1, 2, 3):
         types.append(
             LayerType(
                 f"AdaptiveAvgPool{d}d",
@@ -403,7 +425,7 @@ def _types() -> tuple[LayerType, ...]:
                 ("output_size",),
             )
         )
-    for d in (1, 2):
+    for d in (1, 2, 3):
         types.append(
             LayerType(
                 f"MaxUnpool{d}d",
@@ -421,7 +443,7 @@ def _types() -> tuple[LayerType, ...]:
                 ("kernel_size", "stride"),
             )
         )
-    for d in (1, 2):
+    for d in (1, 2, 3):
         types.append(
             LayerType(
                 f"BatchNorm{d}d",
@@ -436,7 +458,8 @@ def _types() -> tuple[LayerType, ...]:
         )
     types += [
         LayerType("ReLU", "activation", None, (Param("inplace", BOOL, False, _H_INPLACE),),
-                  "max(0, x): keeps positive values, zeroes the rest."),
+                  "max(0, x): keeps positive values, zeroes the rest. The usual activation of "
+                  "conv nets: cheap, and its gradient does not fade for positive inputs."),
         LayerType(
             "LeakyReLU",
             "activation",
@@ -460,8 +483,12 @@ def _types() -> tuple[LayerType, ...]:
             "A smooth ReLU: x weighted by the probability that a normal variable is below x.",
             ("approximate",),
         ),
-        LayerType("Sigmoid", "activation", None, (), "Squashes values into (0, 1)."),
-        LayerType("Tanh", "activation", None, (), "Squashes values into (-1, 1)."),
+        LayerType("Sigmoid", "activation", None, (),
+                  "Squashes values into (0, 1). Use it for a probability or a gate; deep in "
+                  "a net its small gradients slow learning."),
+        LayerType("Tanh", "activation", None, (),
+                  "Squashes values into (-1, 1), centred on 0. Use it where an output must be "
+                  "bounded and signed, as in a generator's last layer."),
         LayerType(
             "Dropout",
             "activation",
@@ -510,7 +537,14 @@ def _types() -> tuple[LayerType, ...]:
     return tuple(types)
 
 
-CATALOGUE: dict[str, LayerType] = {t.name: t for t in _types()}
+def _all_types() -> tuple[LayerType, ...]:
+    # the types of issue 14 live in their own module, which uses this one's Param and LayerType
+    from .catalogue_more import more_types
+
+    return _types() + more_types()
+
+
+CATALOGUE: dict[str, LayerType] = {t.name: t for t in _all_types()}
 
 
 def layer_type(name: str) -> LayerType:

@@ -17,8 +17,9 @@ import numpy as np
 from .shapes import LayerInfo, ShapeReport, fmt_shape
 from .validate import expand
 
-AXES = {1: ("L",), 2: ("H", "W")}
-WORDS = {"H": ("row", "rows"), "W": ("column", "columns"), "L": ("position", "positions")}
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+WORDS = {"H": ("row", "rows"), "W": ("column", "columns"), "L": ("position", "positions"),
+         "D": ("depth slice", "depth slices")}
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,10 @@ def _back(info: LayerInfo, box: Box) -> Box | None:
     if lt is None or len(ishape) != len(box) + 2 or len(info.output_shape) != len(box) + 2:
         return None
     whole = tuple((0, n - 1) for n in ishape[2:])
+    from .explain_more import BACK  # the types of issue 14 (that module uses this one)
+
+    if lt.name in BACK:
+        return BACK[lt.name](info, box)
     if lt.dims is None:  # element-wise: the same positions
         return box
     if lt.name.startswith("BatchNorm"):
@@ -388,6 +393,10 @@ def explain(info: LayerInfo) -> list[Section]:
         return []
     head = Section(f"{info.label}: {fmt_shape(info.input_shape)} \u2192 "
                    f"{fmt_shape(info.output_shape)}", text=[lt.help])
+    from .explain_more import SECTIONS, explain_more  # that module uses this one
+
+    if lt.name in SECTIONS:
+        return [head] + explain_more(info)
     if lt.is_adaptive:
         head.text.append("Adaptive pooling picks its windows to hit output_size: output i "
                          "reads input floor(i*in/out) up to ceil((i+1)*in/out) - 1, so "

@@ -101,30 +101,117 @@ def _nothing(kw: Mapping[str, Any]) -> str:
     return ""
 
 
+def _elu(kw: Mapping[str, Any]) -> str:
+    return f"alpha={kw['alpha']}" + (", inplace=True" if kw["inplace"] else "")
+
+
+def _dim(kw: Mapping[str, Any]) -> str:
+    return f"dim={kw['dim']}"
+
+
+def _dropout(kw: Mapping[str, Any]) -> str:
+    return f"p={kw['p']}, inplace={kw['inplace']}"
+
+
+def _pad(dims: int, constant: bool = False) -> Callable[[Mapping[str, Any]], str]:
+    """The padding layers store padding through ``_pair`` (1-D) or ``_quadruple`` (2-D)."""
+    as_tuple = _ntuple(2 * dims)
+
+    def extra(kw: Mapping[str, Any]) -> str:
+        if constant:
+            return f"padding={as_tuple(kw['padding'])}, value={kw['value']}"
+        return f"{as_tuple(kw['padding'])}"
+    return extra
+
+
+def _group_norm(kw: Mapping[str, Any]) -> str:
+    use_bias = bool(kw["affine"] and kw["bias"])
+    return (f"{kw['num_groups']}, {kw['num_channels']}, eps={kw['eps']}, "
+            f"affine={kw['affine']}, bias={use_bias}")
+
+
+def _layer_norm(kw: Mapping[str, Any]) -> str:
+    shape = kw["normalized_shape"]
+    shape = tuple(shape) if isinstance(shape, tuple | list) else (shape,)
+    use_bias = bool(kw["elementwise_affine"] and kw["bias"])
+    return (f"{shape}, eps={kw['eps']}, elementwise_affine={kw['elementwise_affine']}, "
+            f"bias={use_bias}")
+
+
+def _upsample(kw: Mapping[str, Any]) -> str:
+    # Upsample keeps size as given and turns scale_factor into floats (0 into None)
+    scale = kw["scale_factor"]
+    if isinstance(scale, tuple | list):
+        scale = tuple(float(f) for f in scale)
+    else:
+        scale = float(scale) if scale else None
+    info = f"scale_factor={scale!r}" if scale is not None else f"size={kw['size']!r}"
+    return info + f", mode={kw['mode']!r}"
+
+
+def _lp_pool(kw: Mapping[str, Any]) -> str:
+    return (f"norm_type={kw['norm_type']}, kernel_size={kw['kernel_size']}, "
+            f"stride={kw['stride']}, ceil_mode={kw['ceil_mode']}")
+
+
 #: torch.nn class name -> its ``extra_repr`` from the constructor keywords (defaults filled in).
 EXTRA_REPR: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "Conv1d": _conv(1, transposed=False),
     "Conv2d": _conv(2, transposed=False),
+    "Conv3d": _conv(3, transposed=False),
     "ConvTranspose1d": _conv(1, transposed=True),
     "ConvTranspose2d": _conv(2, transposed=True),
+    "ConvTranspose3d": _conv(3, transposed=True),
     "MaxPool1d": _max_pool,
     "MaxPool2d": _max_pool,
+    "MaxPool3d": _max_pool,
     "AvgPool1d": _window(_ntuple(1)),
     "AvgPool2d": _window(_as_given),
+    "AvgPool3d": _window(_as_given),
     "AdaptiveMaxPool1d": _output_size,
     "AdaptiveMaxPool2d": _output_size,
+    "AdaptiveMaxPool3d": _output_size,
     "AdaptiveAvgPool1d": _output_size,
     "AdaptiveAvgPool2d": _output_size,
+    "AdaptiveAvgPool3d": _output_size,
     "MaxUnpool1d": _window(_ntuple(1)),
     "MaxUnpool2d": _window(_ntuple(2)),
+    "MaxUnpool3d": _window(_ntuple(3)),
     "BatchNorm1d": _batch_norm,
     "BatchNorm2d": _batch_norm,
+    "BatchNorm3d": _batch_norm,
+    "LPPool1d": _lp_pool,
+    "LPPool2d": _lp_pool,
+    **{f"{kind}{d}d": _pad(d, constant=kind == "ConstantPad")
+       for kind in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad") for d in (1, 2)},
+    "GroupNorm": _group_norm,
+    "InstanceNorm1d": _batch_norm,  # _NormBase's, as BatchNorm's
+    "InstanceNorm2d": _batch_norm,
+    "LayerNorm": _layer_norm,
+    "LocalResponseNorm": lambda kw: (f"{kw['size']}, alpha={kw['alpha']}, beta={kw['beta']}, "
+                                     f"k={kw['k']}"),
+    "ReLU6": _inplace_only,
+    "SiLU": _inplace_only,
+    "Hardswish": _nothing,
+    "Hardsigmoid": _nothing,
+    "ELU": _elu,
+    "PReLU": lambda kw: f"num_parameters={kw['num_parameters']}",
+    "Mish": _inplace_only,
+    "Softmax": _dim,
+    "LogSoftmax": _dim,
+    "Dropout1d": _dropout,
+    "Dropout2d": _dropout,
+    "Upsample": _upsample,
+    "PixelShuffle": lambda kw: f"upscale_factor={kw['upscale_factor']}",
+    "PixelUnshuffle": lambda kw: f"downscale_factor={kw['downscale_factor']}",
+    "Identity": _nothing,
+    "Unflatten": lambda kw: f"dim={kw['dim']}, unflattened_size={kw['unflattened_size']}",
     "ReLU": _inplace_only,
     "LeakyReLU": _leaky_relu,
     "GELU": lambda kw: f"approximate={kw['approximate']!r}",
     "Sigmoid": _nothing,
     "Tanh": _nothing,
-    "Dropout": lambda kw: f"p={kw['p']}, inplace={kw['inplace']}",
+    "Dropout": _dropout,
     "Flatten": lambda kw: f"start_dim={kw['start_dim']}, end_dim={kw['end_dim']}",
     "Linear": lambda kw: (f"in_features={kw['in_features']}, "
                           f"out_features={kw['out_features']}, bias={bool(kw['bias'])}"),

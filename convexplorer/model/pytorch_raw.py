@@ -10,8 +10,9 @@ from typing import Any
 from .import_notes import Note, NoteError, note
 
 CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
-# Modules that do nothing to their input (an empty Sequential is one too).
-PASS_THROUGH = ("Identity",)
+# Modules that do nothing to their input and are no layer of the catalogue (an empty
+# Sequential); Identity is a catalogue type, imported as a layer like any other.
+PASS_THROUGH: tuple[str, ...] = ()
 
 MAX_TEXT_CHARS = 1_000_000  # pasted text (about 1 MB)
 MAX_LAYERS = 10_000  # layers one text may make, repeats (3 x Conv2d) and expansions counted

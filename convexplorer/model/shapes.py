@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalogue import LayerType
+from .catalogue import CATALOGUE, LayerType, auto_value
+from .shape_rules import RF_RULES, RULES, Fail
 from .spec import LayerSpec, layer_label
 from .validate import Problem, check_layer, divisors, expand, or_list
 
@@ -136,8 +137,11 @@ def fmt_shape(shape: tuple[int, ...] | None) -> str:
     return "torch.Size([" + ", ".join(str(s) for s in shape) + "])"
 
 
+_RANK_NAMES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
 def _rank_name(lt: LayerType) -> str:
-    return "(N, C, L)" if lt.dims == 1 else "(N, C, H, W)"
+    return _RANK_NAMES[lt.dims]
 
 
 SUGGESTIONS = 8  # values a fix suggests at most ("try 1, 2, 4 or 8")
@@ -147,10 +151,7 @@ SUGGESTIONS = 8  # values a fix suggests at most ("try 1, 2, 4 or 8")
 TOO_MANY = 2**59
 
 
-class _Fail(Exception):
-    def __init__(self, field: str | None, message: str, fix: str = ""):
-        super().__init__(message)
-        self.field, self.message, self.fix = field, message, fix
+_Fail = Fail  # a layer that cannot take what arrives (shape_rules' rules raise it too)
 
 
 def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
@@ -230,9 +231,12 @@ def _infer_layer(info: LayerInfo, lt: LayerType, shape, report: ShapeReport, poo
                         _rank_fix(lt, shape))
     auto = lt.auto_param
     if auto is not None:
-        arriving = shape[-1] if auto.name == "in_features" else shape[1]
+        arriving = auto_value(auto.name, shape)
         what = "features" if auto.name == "in_features" else "channels"
-        if spec.is_set(auto.name):
+        if auto.name == "normalized_shape":
+            if not spec.is_set(auto.name):
+                kw[auto.name] = arriving
+        elif spec.is_set(auto.name):  # (a pinned normalized_shape: its rule checks it)
             if kw[auto.name] != arriving:
                 raise _Fail(auto.name, f"{auto.name}={kw[auto.name]} but the previous layer gives "
                                        f"{arriving} {what}",
@@ -247,6 +251,8 @@ def _infer_layer(info: LayerInfo, lt: LayerType, shape, report: ShapeReport, poo
         _pool(info, lt, kw, shape)
         if kw.get("return_indices") and lt.name.startswith("MaxPool"):
             pools.append(info.index)
+    elif lt.name in RULES:  # the types of issue 14 (model.shape_rules)
+        RULES[lt.name](info, kw, shape)
     elif lt.is_adaptive:
         out = tuple(shape[2 + j] if o is None else o for j, o in enumerate(expand(kw["output_size"],
                                                                                 dims)))
@@ -287,7 +293,17 @@ def _infer_layer(info: LayerInfo, lt: LayerType, shape, report: ShapeReport, poo
         info.output_shape = shape
 
 
+RANK_TWIN_FIX = "use {twin} for {what}"
+RANK_VOLUME_FIX = ("use a 5-D input (N, C, D, H, W): random input with 5 sizes or a .npy "
+                   "volume, or {twin} for {what}")
+_WHAT = {1: "a 1-D signal (N, C, L)", 2: "an image (N, C, H, W)",
+         3: "a volume (N, C, D, H, W)"}
+
+
 def _rank_fix(lt: LayerType, shape) -> str:
+    twin = f"{lt.name[:-2]}{len(shape) - 2}d"
+    if twin not in CATALOGUE or twin == lt.name:
+        twin = None
     if lt.dims == 2 and len(shape) == 3:
         return (f"use a 4-D input (N, C, H, W) such as an image, or "
                 f"{lt.name.replace('2d', '1d')} for a 1-D signal")
@@ -295,6 +311,10 @@ def _rank_fix(lt: LayerType, shape) -> str:
         return f"use {lt.name.replace('1d', '2d')}, or Flatten the last dimensions first"
     if len(shape) == 2:
         return "this comes after a Flatten/Linear; move the layer before them"
+    if lt.dims == 3 and twin is not None:
+        return RANK_VOLUME_FIX.format(twin=twin, what=_WHAT[len(shape) - 2])
+    if twin is not None:
+        return RANK_TWIN_FIX.format(twin=twin, what=_WHAT[len(shape) - 2])
     return f"give the input {lt.dims + 2} dimensions"
 
 
@@ -379,7 +399,7 @@ def _pool(info: LayerInfo, lt: LayerType, kw, shape) -> None:
     dims = lt.dims
     ks = expand(kw["kernel_size"], dims)
     ss = expand(kw["stride"] if kw["stride"] is not None else kw["kernel_size"], dims)
-    ps = expand(kw["padding"], dims)
+    ps = expand(kw.get("padding", 0), dims)  # LPPool has no padding
     ds = expand(kw.get("dilation", 1), dims)
     out = []
     info.formula = []
@@ -396,9 +416,17 @@ def _pool(info: LayerInfo, lt: LayerType, kw, shape) -> None:
                         fix)
         if lt.has_indices and d > 1:
             _check_padding_only_window(n, k, s, p, d, o)
+        if lt.name == "AvgPool3d" and n < k:
+            raise _Fail("kernel_size", AVG_POOL_3D_SMALL.format(kernel=k, size=n),
+                        AVG_POOL_3D_SMALL_FIX.format(size=n))
         out.append(o)
     info.output_shape = shape[:2] + tuple(out)
 
+
+AVG_POOL_3D_SMALL = ("kernel {kernel} is larger than the input size {size}: torch's avg_pool3d "
+                     "needs every input size at least the kernel size, padding and ceil_mode "
+                     "notwithstanding")
+AVG_POOL_3D_SMALL_FIX = "use kernel_size <= {size}"
 
 _WINDOWS_CHECKED = 10_000  # left-edge windows looked at (a middle window starts in the input)
 
@@ -476,10 +504,15 @@ def _next_rf(rf: ReceptiveField, info: LayerInfo, lt: LayerType, input_shape) ->
     whole = ReceptiveField(tuple(float(s) for s in input_shape[2:]) or (1.0,), (0.0,) * n)
     if lt.name == "Linear" or (lt.name == "Flatten" and len(info.output_shape) <= 2):
         return whole
-    if lt.dims is None or lt.name.startswith("BatchNorm") or len(rf.size) != lt.dims:
+    size, jump = list(rf.size), list(rf.jump)
+    rule = RF_RULES.get(lt.name)
+    if rule is not None:
+        if len(info.input_shape) != n + 2 or len(info.output_shape) != n + 2:
+            return rf
+        return ReceptiveField(*map(tuple, rule(size, jump, info)))
+    if lt.dims is None or not (lt.is_window or lt.is_adaptive) or len(rf.size) != lt.dims:
         return rf
     kw = info.kwargs
-    size, jump = list(rf.size), list(rf.jump)
     if lt.is_adaptive:
         for j in range(n):
             i_n, o_n = info.input_shape[2 + j], info.output_shape[2 + j]

@@ -10,7 +10,19 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .catalogue import BOOL, CHOICE, FLOAT, INT, PADDING, SIZE, LayerType, Param
+from .catalogue import (
+    BOOL,
+    CHOICE,
+    FLOAT,
+    FLOATS,
+    INT,
+    INTS,
+    MAX_ITEMS,
+    PADDING,
+    SIZE,
+    LayerType,
+    Param,
+)
 from .limits import fmt_number
 from .spec import LayerSpec
 
@@ -19,6 +31,12 @@ AT_MOST = "{field}={value} must be at most {limit}"
 USE_AT_LEAST = "use {limit} or more"
 USE_AT_MOST = "use {limit} or less"
 NOT_FINITE = "{field}={value} must be a finite number"
+ITEMS_COUNT = "{field}={value} has {count} values but the layer takes one int or {want} ({names})"
+ITEMS_COUNT_FIX = "give one int or {want} ints"
+INTS_TYPE = "{field} must be an int or a tuple of ints, got {value}"
+INTS_TUPLE = "{field} must be a tuple of ints, such as (2, -1), got {value}"
+FLOATS_TYPE = "{field} must be a number or a tuple of numbers, got {value}"
+ITEMS_LENGTH = "{field}={value} has {count} values; give 1 to {most}"
 
 
 @dataclass(frozen=True)
@@ -126,13 +144,19 @@ def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
         if v not in p.choices:
             return (f"{p.name}={_fmt(v)} is not one of {', '.join(map(repr, p.choices))}", "")
         return None
+    if p.kind in (INTS, FLOATS):
+        return _check_items(p, v, bounds)
     if p.kind in (SIZE, PADDING):
         if p.kind == PADDING and isinstance(v, str):
             if v not in p.choices:
                 return (f"padding={v!r} is not an int, a tuple, 'same' or 'valid'", "")
             return None
         items = v if isinstance(v, tuple) else (v,)
-        if isinstance(v, tuple) and len(v) != dims:
+        if isinstance(v, tuple) and p.count is not None and len(v) != p.count:
+            return (ITEMS_COUNT.format(field=p.name, value=_fmt(v), count=len(v), want=p.count,
+                                       names=", ".join(p.item_names)),
+                    ITEMS_COUNT_FIX.format(want=p.count))
+        if isinstance(v, tuple) and p.count is None and len(v) != dims:
             return (f"{p.name}={_fmt(v)} has {len(v)} values but the layer has {dims} "
                     f"dimension{'s' if dims > 1 else ''}",
                     f"give one int or {dims} ints")
@@ -146,6 +170,28 @@ def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
                 return problem
         return None
     return None  # pragma: no cover - every kind is handled above
+
+
+def _check_items(p: Param, v: Any, bounds) -> tuple[str, str] | None:
+    """An INTS or FLOATS value: one number, or a tuple of 1 to MAX_ITEMS numbers."""
+    ints = p.kind == INTS
+    ok = is_int if ints else is_number
+    wrong = INTS_TYPE if ints else FLOATS_TYPE
+    if p.tuple_only and not isinstance(v, tuple):
+        return INTS_TUPLE.format(field=p.name, value=_fmt(v)), ""
+    items = v if isinstance(v, tuple) else (v,)
+    if not 1 <= len(items) <= MAX_ITEMS:
+        return (ITEMS_LENGTH.format(field=p.name, value=_fmt(v), count=len(items),
+                                    most=MAX_ITEMS), "")
+    for x in items:
+        if not ok(x):
+            return wrong.format(field=p.name, value=_fmt(v)), ""
+        if isinstance(x, float) and not math.isfinite(x):
+            return NOT_FINITE.format(field=p.name, value=_fmt(v)), ""
+        problem = bounds(x)
+        if problem:
+            return problem
+    return None
 
 
 def check_layer(index: int, spec: LayerSpec, label: str) -> list[Problem]:
@@ -205,7 +251,7 @@ def _cross_checks(index: int, spec: LayerSpec, lt: LayerType, label: str) -> lis
                         f"stride or dilation ({max(s, d)})",
                         f"use at most {max(s, d) - 1}"))
                     break
-    if lt.is_window and lt.group == "pooling":
+    if lt.is_window and lt.group == "pooling" and "padding" in lt.param_names:
         # torch's rule is padding <= kernel_size // 2, on the kernel size itself (dilation does
         # not count), so a padded window always holds at least one real input
         for k, p in zip(expand(v("kernel_size"), dims), expand(v("padding"), dims)):
@@ -215,4 +261,54 @@ def _cross_checks(index: int, spec: LayerSpec, lt: LayerType, label: str) -> lis
                     f"padding={_fmt(v('padding'))} is more than half of kernel_size={k}",
                     f"use padding {k // 2} or less, or a larger kernel_size"))
                 break
+    rule = _TYPE_CHECKS.get(lt.name)
+    if rule is not None:
+        out += [Problem(index, label, f, message, fix) for f, message, fix in rule(v)]
     return out
+
+
+UPSAMPLE_BOTH = "give either size or scale_factor, not both (size={size}, scale_factor={scale})"
+UPSAMPLE_BOTH_FIX = "set the one you do not want to None"
+UPSAMPLE_NEITHER = "needs size or scale_factor; both are None"
+UPSAMPLE_NEITHER_FIX = "set scale_factor (e.g. 2) or size"
+UPSAMPLE_ZERO = "scale_factor={scale} must be more than 0"
+UPSAMPLE_ZERO_FIX = "use a positive factor, such as 2 or 0.5"
+UPSAMPLE_CORNERS = "align_corners={value} only applies to the interpolating modes, not mode={mode}"
+UPSAMPLE_CORNERS_FIX = "set align_corners to None, or choose 'linear', 'bilinear' or 'trilinear'"
+UNFLATTEN_TWO_UNKNOWN = "unflattened_size={value} has {count} times -1; torch can infer only one"
+UNFLATTEN_TWO_UNKNOWN_FIX = "give all sizes but one"
+UNFLATTEN_ZERO = "unflattened_size={value} holds 0; every size must be at least 1 (or -1)"
+UNFLATTEN_ZERO_FIX = "use sizes of 1 or more, and -1 for the one torch works out"
+
+
+def _upsample_checks(v) -> list[tuple[str, str, str]]:
+    size, scale, mode, corners = v("size"), v("scale_factor"), v("mode"), v("align_corners")
+    out = []
+    if size is not None and scale is not None:
+        out.append(("scale_factor", UPSAMPLE_BOTH.format(size=_fmt(size), scale=_fmt(scale)),
+                    UPSAMPLE_BOTH_FIX))
+    elif size is None and scale is None:
+        out.append(("scale_factor", UPSAMPLE_NEITHER, UPSAMPLE_NEITHER_FIX))
+    elif scale is not None and any(s <= 0 for s in (scale if isinstance(scale, tuple)
+                                                    else (scale,))):
+        out.append(("scale_factor", UPSAMPLE_ZERO.format(scale=_fmt(scale)), UPSAMPLE_ZERO_FIX))
+    if corners is not None and mode == "nearest":
+        out.append(("align_corners", UPSAMPLE_CORNERS.format(value=corners, mode=repr(mode)),
+                    UPSAMPLE_CORNERS_FIX))
+    return out
+
+
+def _unflatten_checks(v) -> list[tuple[str, str, str]]:
+    sizes = v("unflattened_size")
+    if sizes.count(-1) > 1:
+        return [("unflattened_size", UNFLATTEN_TWO_UNKNOWN.format(
+            value=_fmt(sizes), count=sizes.count(-1)), UNFLATTEN_TWO_UNKNOWN_FIX)]
+    if 0 in sizes:
+        return [("unflattened_size", UNFLATTEN_ZERO.format(value=_fmt(sizes)),
+                 UNFLATTEN_ZERO_FIX)]
+    return []
+
+
+#: Rules between one type's own parameters (no input shape needed): name -> the problems as
+#: (field, message, fix), from ``v`` (the spec's value of a parameter).
+_TYPE_CHECKS = {"Upsample": _upsample_checks, "Unflatten": _unflatten_checks}

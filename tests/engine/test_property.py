@@ -163,6 +163,92 @@ def norm_layer(draw, dims: int):
 
 
 @st.composite
+def more_layer(draw, dims: int):
+    """The types of issue 14, with parameters near their edges (a reflection pad as large as
+    the input, groups that do not divide, a mode for another rank), so that the formulas meet
+    what torch rejects too."""
+    kind = draw(st.sampled_from(["act", "softmax", "pad", "norm", "upsample", "shuffle", "lp",
+                                 "reshape"]))
+    if kind == "act":
+        name = draw(st.sampled_from(["ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "ELU", "Mish",
+                                     "PReLU", f"Dropout{min(dims, 2)}d", "Identity"]))
+        d: dict = {"type": name}
+        if name == "ELU":
+            _maybe(draw, d, "alpha", st.floats(0.0, 2.0))
+        if name == "PReLU":
+            _maybe(draw, d, "num_parameters", st.integers(1, 4))
+            _maybe(draw, d, "init", st.floats(-1.0, 1.0))
+        if name.startswith("Dropout"):
+            _maybe(draw, d, "p", st.floats(0.0, 1.0))
+        if name not in ("PReLU", "Identity", "Hardswish", "Hardsigmoid"):
+            _maybe(draw, d, "inplace", st.booleans())
+        return d
+    if kind == "softmax":
+        return {"type": draw(st.sampled_from(["Softmax", "LogSoftmax"])),
+                "dim": draw(st.integers(-3, 3))}
+    if kind == "pad":
+        pad_kind = draw(st.sampled_from(["ZeroPad", "ConstantPad", "ReflectionPad",
+                                         "ReplicationPad"]))
+        pd = min(dims, 2)
+        d = {"type": f"{pad_kind}{pd}d", "padding": draw(st.one_of(
+            st.integers(0, 4), st.lists(st.integers(0, 4), min_size=2 * pd, max_size=2 * pd)))}
+        if pad_kind == "ConstantPad":
+            d["value"] = draw(st.floats(-2.0, 2.0))
+        return d
+    if kind == "norm":
+        name = draw(st.sampled_from(["GroupNorm", f"InstanceNorm{min(dims, 2)}d", "LayerNorm",
+                                     "LocalResponseNorm"]))
+        d = {"type": name}
+        if name == "GroupNorm":
+            d["num_groups"] = draw(st.integers(1, 4))
+            _maybe(draw, d, "affine", st.booleans())
+        elif name.startswith("InstanceNorm"):
+            _maybe(draw, d, "affine", st.booleans())
+            _maybe(draw, d, "track_running_stats", st.booleans())
+            if draw(st.integers(0, 4)) == 0:
+                d["num_features"] = draw(st.integers(1, 6))
+        elif name == "LayerNorm":
+            if draw(st.integers(0, 3)) == 0:
+                d["normalized_shape"] = draw(st.one_of(
+                    st.integers(1, 8), st.lists(st.integers(1, 8), min_size=1, max_size=3)))
+            _maybe(draw, d, "elementwise_affine", st.booleans())
+            _maybe(draw, d, "bias", st.booleans())
+        else:
+            d["size"] = draw(st.integers(1, 5))
+            _maybe(draw, d, "alpha", st.floats(0.0, 1.0))
+            _maybe(draw, d, "beta", st.floats(0.0, 2.0))
+        return d
+    if kind == "upsample":
+        d = {"type": "Upsample", "mode": draw(st.sampled_from(["nearest", "linear", "bilinear",
+                                                                "trilinear"]))}
+        if draw(st.booleans()):
+            d["size"] = _size(draw, dims, 1, 9)
+        else:
+            d["scale_factor"] = draw(st.one_of(
+                st.sampled_from([0.5, 1.0, 1.5, 2, 2.0, 2.3, 0.2]),
+                st.lists(st.sampled_from([0.7, 1.0, 2.0, 3]), min_size=dims, max_size=dims)))
+            _maybe(draw, d, "recompute_scale_factor", st.booleans())
+        if d["mode"] != "nearest":
+            _maybe(draw, d, "align_corners", st.booleans())
+        return d
+    if kind == "shuffle":
+        if draw(st.booleans()):
+            return {"type": "PixelShuffle", "upscale_factor": draw(st.integers(1, 2))}
+        return {"type": "PixelUnshuffle", "downscale_factor": draw(st.integers(1, 3))}
+    if kind == "lp":
+        d = {"type": f"LPPool{min(dims, 2)}d", "norm_type": draw(st.sampled_from([1, 2, 2.0])),
+             "kernel_size": _size(draw, min(dims, 2), 1, 3)}
+        if draw(st.booleans()):
+            d["stride"] = _size(draw, min(dims, 2), 1, 3)
+        _maybe(draw, d, "ceil_mode", st.booleans())
+        return d
+    if draw(st.booleans()):
+        return {"type": "Identity"}
+    return {"type": "Unflatten", "dim": draw(st.integers(-2, 2)),
+            "unflattened_size": draw(st.sampled_from([[1, -1], [-1, 1], [2, -1], [1, 1]]))}
+
+
+@st.composite
 def reshape_layer(draw):
     if draw(st.booleans()):
         d: dict = {"type": "Flatten"}
@@ -179,14 +265,16 @@ def reshape_layer(draw):
 @st.composite
 def stack(draw, max_layers: int = 4):
     """(input shape, layer dicts). Layers mostly match the input's rank; some do not."""
-    dims = draw(st.sampled_from([1, 2]))
+    dims = draw(st.sampled_from([1, 2, 2, 3]))
     shape = [draw(st.integers(1, 3)), draw(st.integers(1, 6))]
-    shape += [draw(st.integers(1, 12)) for _ in range(dims)]
+    shape += [draw(st.integers(1, 12 if dims < 3 else 6)) for _ in range(dims)]
     layers: list[dict] = []
     for _ in range(draw(st.integers(1, max_layers))):
-        d_here = dims if draw(st.integers(0, 9)) else 3 - dims  # 1 in 10: the wrong rank
+        # 1 in 10: the wrong rank
+        d_here = dims if draw(st.integers(0, 9)) else draw(st.sampled_from(
+            [d for d in (1, 2, 3) if d != dims]))
         kind = draw(st.sampled_from(["conv", "conv", "convT", "pool", "pool", "unpool", "elem",
-                                     "norm", "reshape"]))
+                                     "norm", "reshape", "more", "more"]))
         if kind == "conv":
             layers.append(draw(conv_layer(d_here)))
         elif kind == "convT":
@@ -199,6 +287,8 @@ def stack(draw, max_layers: int = 4):
             layers.append(draw(elementwise_layer()))
         elif kind == "norm":
             layers.append(draw(norm_layer(d_here)))
+        elif kind == "more":
+            layers.append(draw(more_layer(d_here)))
         else:
             layers.append(draw(reshape_layer()))
     return tuple(shape), layers
@@ -273,15 +363,25 @@ def test_random_stacks_agree_with_torch_long(case):
 
 
 @_settings(120)
-@given(st.sampled_from([1, 2]), st.data())
+@given(st.sampled_from([1, 2, 3]), st.data())
 def test_single_window_layers_agree_with_torch(dims, data):
     """One conv/pool layer at a time hits the formulas' edge cases (ceil_mode, dilation,
     'same', reflect/circular padding, output_padding) far more often than a deep stack."""
     shape = (data.draw(st.integers(1, 2)), data.draw(st.sampled_from([1, 2, 3, 6])))
-    shape += tuple(data.draw(st.integers(1, 9)) for _ in range(dims))
+    shape += tuple(data.draw(st.integers(1, 9 if dims < 3 else 6)) for _ in range(dims))
     layer = data.draw(st.one_of(conv_layer(dims), conv_layer(dims, transpose=True),
                                 pool_layer(dims)))
     check_stack(shape, [layer])
+
+
+@_settings(120)
+@given(st.sampled_from([1, 2, 3]), st.data())
+def test_single_new_layers_agree_with_torch(dims, data):
+    """One layer of issue 14 at a time, on every rank, near its edges."""
+    rank = data.draw(st.sampled_from([dims + 2, dims + 2, 2]))
+    shape = (data.draw(st.integers(1, 2)), data.draw(st.sampled_from([1, 2, 3, 4, 6, 8])))
+    shape += tuple(data.draw(st.integers(1, 8 if dims < 3 else 5)) for _ in range(rank - 2))
+    check_stack(shape, [data.draw(more_layer(dims))])
 
 
 def test_generator_mostly_produces_runnable_stacks():

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-AUTO = {"in_channels": 1, "num_features": 1, "in_features": -1}  # key -> dimension it follows
+# key -> dimension it follows
+AUTO = {"in_channels": 1, "num_features": 1, "in_features": -1, "num_channels": 1,
+        "normalized_shape": -1}
 
 
 class ReferenceError_(Exception):

@@ -482,7 +482,7 @@ PASTED = """MNISTConvNet(
   (conv1): Conv2d(1, 10, kernel_size=(5, 5), stride=(1, 1))
   (pool1): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
   (conv2): Conv2d(10, 20, kernel_size=(5, 5), stride=(1, 1))
-  (conv2_drop): Dropout2d(p=0.5, inplace=False)
+  (conv2_drop): FeatureAlphaDropout(p=0.5, inplace=False)
   (pool2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
   (fc1): Linear(in_features=320, out_features=50, bias=True)
 )"""
@@ -498,7 +498,7 @@ def test_paste_dialog_offers_the_missing_flatten_and_is_one_undo_step(window, qt
     dialog.editor.paste()
     qtbot.waitUntil(lambda: dialog.ok_button.isEnabled(), timeout=5000)
     notes = dialog.notes_view.toPlainText()
-    assert "Dropout2d" in notes and "320 features" in notes
+    assert "FeatureAlphaDropout" in notes and "320 features" in notes
     items = [dialog.preview.item(i).text() for i in range(dialog.preview.count())]
     assert "\u26a0" in items[-1]  # fc1 does not chain yet
     assert dialog.fix_button.isEnabled() and dialog.fix_button.text() == "Insert Flatten"

@@ -182,7 +182,7 @@ def _distinct_colours(image: QImage, step: int = 7) -> int:
 def test_screenshot_command(tmp_path):
     out = tmp_path / "shot.png"
     bad = tmp_path / "broken.json"
-    bad.write_text('{"layers": [{"type": "Conv3d"}]}', encoding="utf-8")
+    bad.write_text('{"layers": [{"type": "Conv4d"}]}', encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run([sys.executable, str(REPO / "main.py"), "--screenshot", str(out),
                            str(bad)], cwd=tmp_path, env=env, capture_output=True, text=True,

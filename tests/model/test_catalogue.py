@@ -13,7 +13,9 @@ from convexplorer.model.catalogue import (
     CATALOGUE,
     CHOICE,
     FLOAT,
+    FLOATS,
     INT,
+    INTS,
     PADDING,
     SIZE,
     layer_type,
@@ -26,9 +28,16 @@ ISSUE_TYPES = (
     "Conv1d Conv2d ConvTranspose1d ConvTranspose2d MaxPool1d MaxPool2d AvgPool1d AvgPool2d "
     "AdaptiveMaxPool1d AdaptiveMaxPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d MaxUnpool1d "
     "MaxUnpool2d BatchNorm1d BatchNorm2d ReLU LeakyReLU GELU Sigmoid Tanh Dropout Flatten Linear"
+).split() + (  # issue 14
+    "ReLU6 SiLU Hardswish Hardsigmoid ELU PReLU Mish Softmax LogSoftmax Identity Dropout1d "
+    "Dropout2d ZeroPad1d ZeroPad2d ConstantPad1d ConstantPad2d ReflectionPad1d ReflectionPad2d "
+    "ReplicationPad1d ReplicationPad2d GroupNorm InstanceNorm1d InstanceNorm2d LayerNorm "
+    "LocalResponseNorm Upsample PixelShuffle PixelUnshuffle LPPool1d LPPool2d Unflatten "
+    "Conv3d ConvTranspose3d MaxPool3d AvgPool3d AdaptiveMaxPool3d AdaptiveAvgPool3d MaxUnpool3d "
+    "BatchNorm3d"
 ).split()
 
-KINDS = (INT, FLOAT, BOOL, CHOICE, SIZE, PADDING)
+KINDS = (INT, FLOAT, BOOL, CHOICE, SIZE, PADDING, INTS, FLOATS)
 
 
 def torch_params(name: str) -> list[inspect.Parameter]:
@@ -69,7 +78,7 @@ def test_param_kinds_bounds_and_help(name):
     assert lt.help.strip() and lt.group in {g for g, _ in
                                             __import__("convexplorer.model.catalogue",
                                                        fromlist=["GROUPS"]).GROUPS}
-    assert lt.dims in (None, 1, 2)
+    assert lt.dims in (None, 1, 2, 3)
     if lt.dims is not None:
         assert name.endswith(f"{lt.dims}d")
     for key in lt.key_params:
@@ -99,15 +108,36 @@ def test_param_kinds_bounds_and_help(name):
             assert p.minimum == 0, f"{name}.{p.name}"
         if p.name in ("p", "momentum"):
             assert (p.minimum, p.maximum) == (0.0, 1.0)
+        if p.count is not None:  # padding layers: (left, right[, top, bottom])
+            assert p.count == 2 * lt.dims and len(p.item_names) == p.count
+    # the help says what the layer is and why one would use it
+    assert len(lt.help.split()) >= 10, f"{name}: say what it is and why to use it"
+
+
+def test_instance_norm_defaults_differ_from_batch_norm():
+    for d in (1, 2):
+        lt = CATALOGUE[f"InstanceNorm{d}d"]
+        assert lt.param("affine").default is False
+        assert lt.param("track_running_stats").default is False
+        assert "unlike" in lt.param("affine").help.lower()
+
+
+def test_new_choices_are_torchs():
+    import torch.nn.functional as F
+
+    assert set(CATALOGUE["Upsample"].param("mode").choices) <= {
+        "nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact"}
+    for mode in CATALOGUE["Upsample"].param("mode").choices:
+        assert mode in F.interpolate.__doc__
 
 
 def test_padding_choices_match_torch():
-    for name in ("Conv1d", "Conv2d"):
+    for name in ("Conv1d", "Conv2d", "Conv3d"):
         pad = CATALOGUE[name].param("padding")
         assert pad.kind == PADDING and set(pad.choices) == {"same", "valid"}
         assert set(CATALOGUE[name].param("padding_mode").choices) == {
             "zeros", "reflect", "replicate", "circular"}
-    for name in ("ConvTranspose1d", "ConvTranspose2d"):
+    for name in ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"):
         assert CATALOGUE[name].param("padding").kind == SIZE  # torch: no 'same' for transpose
         assert CATALOGUE[name].param("padding_mode").choices == ("zeros",)
 
@@ -116,7 +146,7 @@ def test_groups_cover_every_type():
     groups = {lt.group for lt in CATALOGUE.values()}
     assert sum(len(types_in_group(g)) for g in groups) == len(CATALOGUE)
     assert {lt.name for lt in types_in_group("pooling") if lt.has_indices} == {
-        "MaxPool1d", "MaxPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"}
+        f"{kind}{d}d" for kind in ("MaxPool", "AdaptiveMaxPool") for d in (1, 2, 3)}
 
 
 # The four parameters students ask about: the help must say what it is and why to use it.

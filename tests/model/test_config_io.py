@@ -134,11 +134,11 @@ def test_unknown_keys_elsewhere(tmp_path, where, patch, words):
 
 def test_unknown_type(tmp_path):
     d = base()
-    d["layers"].append({"type": "Conv3d", "out_channels": 2, "kernel_size": 3})
+    d["layers"].append({"type": "Conv4d", "out_channels": 2, "kernel_size": 3})
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, d))
     msg = str(err.value)
-    assert "layer 1" in msg and '"Conv3d"' in msg and "known types" in msg and "Conv2d" in msg
+    assert "layer 1" in msg and '"Conv4d"' in msg and "known types" in msg and "Conv2d" in msg
     d["layers"][1] = {"out_channels": 2}
     with pytest.raises(ConfigError, match=r"layer 1: missing \"type\""):
         load_config(write(tmp_path, d))

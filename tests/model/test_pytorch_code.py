@@ -120,19 +120,20 @@ def test_print_model_output_keeps_names_and_maps_positionals():
     r = import_text(MNIST_PRINT)
     layers = r.config.layers
     assert r.kind == "print" and r.config.name == "MNISTConvNet"
-    assert [s.name for s in layers] == ["conv1", "relu1", "pool1", "conv2", "pool2", "fc1",
-                                        "fc2"]
+    assert [s.name for s in layers] == ["conv1", "relu1", "pool1", "conv2", "conv2_drop",
+                                        "pool2", "fc1", "fc2"]
     assert layers[0] == LayerSpec.make("Conv2d", "conv1", in_channels=1, out_channels=10,
                                        kernel_size=(5, 5))  # tuple kept, stride=(1, 1) dropped
     assert layers[2].kwargs == {"kernel_size": 2, "stride": 2}
-    assert layers[5].kwargs == {"in_features": 320, "out_features": 50}
-    assert any("Dropout2d" in n and "skipped" in n for n in r.notes)
+    assert layers[4] == LayerSpec.make("Dropout2d", "conv2_drop")  # defaults left out
+    assert layers[6].kwargs == {"in_features": 320, "out_features": 50}
+    assert not any("skipped" in n for n in r.notes)
     # forward() flattened the map: the Flatten is missing, and offered
     assert r.input_shape == (1, 1, 28, 28) and r.shape_guessed
     [s] = r.suggestions
-    assert s.index == 5 and s.spec.type == "Flatten" and "320 features" in s.message
+    assert s.index == 6 and s.spec.type == "Flatten" and "320 features" in s.message
     fixed = r.fixed_config
-    assert [x.type for x in fixed.layers][5:7] == ["Flatten", "Linear"]
+    assert [x.type for x in fixed.layers][6:8] == ["Flatten", "Linear"]
     assert infer(fixed.layers, r.input_shape).ok
     assert fixed.input.path == "sample:digit7.png" and fixed.input.size == (28, 28)
 
@@ -221,7 +222,7 @@ class Net(nn.Module):
 
 
 def test_unsupported_unknown_and_non_literal_are_notes():
-    r = import_text("nn.Sequential(nn.Conv2d(c, 8, 3, device='cuda', foo=1), nn.Softmax(dim=1),"
+    r = import_text("nn.Sequential(nn.Conv2d(c, 8, 3, device='cuda', foo=1), nn.Softmax2d(),"
                     " nn.Linear(8, n))")
     conv, linear = r.config.layers
     assert conv.kwargs == {"out_channels": 8, "kernel_size": 3}  # in_channels left on auto
@@ -231,7 +232,7 @@ def test_unsupported_unknown_and_non_literal_are_notes():
     assert "out_features=n is not a literal value; set it in the form" in notes
     assert "device= is ignored" in notes
     assert "unknown keyword 'foo'" in notes and "in_channels, out_channels" in notes
-    assert "does not support Softmax" in notes
+    assert "does not support Softmax2d" in notes
 
 
 def test_mismatch_that_a_flatten_cannot_fix_is_named():
@@ -254,8 +255,8 @@ def test_text_is_never_executed(tmp_path):
     ("", "nothing to import"),
     ("nn.Sequential(nn.Conv2d(1, 2, 3)\n", "line 1"),
     ("x = 1\nprint(x)", "no torch.nn modules found"),
-    ("nn.Sequential(nn.Softmax(), nn.LSTM(3, 4))", "no supported layers found (modules: "
-                                                    "Softmax, LSTM)"),
+    ("nn.Sequential(nn.Softmax2d(), nn.LSTM(3, 4))", "no supported layers found (modules: "
+                                                      "Softmax2d, LSTM)"),
 ])
 def test_import_errors(text, message):
     with pytest.raises(ImportError_, match=None) as info:

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from torch import nn
 
+from convexplorer.model import catalogue as cat
 from convexplorer.model import tensor_text
-from convexplorer.model.catalogue import CATALOGUE, FLOAT, INT, PADDING, SIZE
+from convexplorer.model.catalogue import BOOL, CATALOGUE, FLOAT, INT, PADDING, SIZE
 from convexplorer.model.pytorch_export import to_code
 from convexplorer.model.shapes import infer
 from convexplorer.model.spec import Config, LayerSpec
@@ -296,12 +297,23 @@ def _value(draw, p, dims):
         hi = 1.0 if p.maximum is None else p.maximum
         value = st.one_of(st.floats(p.minimum or 0.0, hi), st.sampled_from([0, 1e-5, 0.25]))
         return draw(st.one_of(st.none(), value) if p.nullable else value)
+    if p.kind in (cat.INTS, cat.FLOATS):
+        item = st.integers(int(p.minimum), 4) if p.kind == cat.INTS else \
+            st.one_of(st.floats(0.1, 4.0), st.integers(1, 4))
+        options = [st.lists(item, min_size=1, max_size=3).map(tuple)]
+        if not p.tuple_only:
+            options.append(item)
+        if p.nullable:
+            options.append(st.none())
+        return draw(st.one_of(*options))
+    if p.kind == BOOL and p.nullable:
+        return draw(st.one_of(st.none(), st.booleans()))
     if p.kind in (SIZE, PADDING):
         lo = int(p.minimum or 0)
         item = st.integers(lo, 4)
         if p.item_nullable:
             item = st.one_of(st.none(), item)
-        options = [st.integers(lo, 4), st.tuples(*[item] * dims)]
+        options = [st.integers(lo, 4), st.tuples(*[item] * (p.count or dims))]
         if p.kind == PADDING:
             options.append(st.sampled_from(p.choices))
         if p.nullable:
@@ -325,6 +337,8 @@ def layer_kwargs(draw, type_name):
         kw["out_channels"] *= g
         if kw.get("padding") == "same":
             kw["stride"] = 1
+    if type_name == "GroupNorm":  # torch checks it in the constructor
+        kw["num_channels"] *= kw["num_groups"]
     return kw
 
 
@@ -402,8 +416,8 @@ def test_report_with_a_problem_keeps_the_users_values():
 
 
 def test_messages_are_whole_sentences():
-    with pytest.raises(ValueError, match=r"^Conv3d is not a layer type that can be printed"):
-        model_str([("0", "Conv3d", {})])
+    with pytest.raises(ValueError, match=r"^Conv4d is not a layer type that can be printed"):
+        model_str([("0", "Conv4d", {})])
     with pytest.raises(ValueError, match=r"^Layer c \(Linear\) needs a value for out_features"):
         model_str([("c", "Linear", {"in_features": 3})])
 

@@ -100,7 +100,7 @@ def only(layers, shape) -> Problem:
      ["out_channels is required"], ["set a value"]),
     ([L("ReLU", inplac=True)], (1, 1, 8, 8), 0, "inplac", ["ReLU has no keyword 'inplac'"],
      ["valid keywords: inplace"]),
-    ([L("Conv3d", out_channels=2)], (1, 1, 8, 8), 0, None, ["unknown layer type 'Conv3d'"],
+    ([L("Conv4d", out_channels=2)], (1, 1, 8, 8), 0, None, ["unknown layer type 'Conv4d'"],
      ["Conv2d"]),
     ([L("Dropout", p=1.5)], (1, 4), 0, "p", ["p=1.5 must be at most 1"], ["1 or less"]),
     ([L("Linear", in_features=5, out_features=2)], (1, 8, 12), 0, "in_features",

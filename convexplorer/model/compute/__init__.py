@@ -7,6 +7,7 @@ type name to its family's ``compute``. No Qt and no torch here.
 
 from .breakdown import (
     KINDS,
+    REDUCES,
     Breakdown,
     Term,
     TermData,
@@ -20,7 +21,7 @@ from .text import set_translation
 from .units import check_unit, map_size, position_number, step_unit, units_in_map
 
 __all__ = [
-    "FAMILIES", "KINDS", "REGISTRY", "Breakdown", "Term", "TermData", "TermSummary",
+    "FAMILIES", "KINDS", "REDUCES", "REGISTRY", "Breakdown", "Term", "TermData", "TermSummary",
     "UnitError", "WindowDim", "check_unit", "compute_unit", "map_size", "position_number",
     "set_translation", "step_unit", "summarize_terms", "units_in_map",
 ]

@@ -1,4 +1,4 @@
-"""AvgPool1d/2d and AdaptiveAvgPool1d/2d: the sum of the unit's window divided by the divisor.
+"""AvgPool1d/2d/3d and AdaptiveAvgPool1d/2d/3d: the sum of the unit's window divided by the divisor.
 
 torch's divisor (aten's avg_pool2d; AvgPool1d runs as a 1-row AvgPool2d): the window clipped to
 the padded input counts when count_include_pad is True, only its input cells when False, and
@@ -18,7 +18,8 @@ from .request import Request
 from .text import num, say, sum_formula
 from .window import grid
 
-TYPES = ("AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d")
+TYPES = ("AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+         "AdaptiveAvgPool3d")
 MAX_FORMULA_TERMS = 64
 
 

@@ -136,7 +136,14 @@ class WindowDim:
 
 KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_max_pool",
          "adaptive_avg_pool", "max_unpool", "batch_norm", "activation", "dropout", "linear",
-         "flatten")
+         "flatten", "softmax", "group_norm", "instance_norm", "layer_norm",
+         "local_response_norm", "pad", "upsample", "pixel_shuffle", "pixel_unshuffle",
+         "unflatten", "lp_pool")
+#: How the products of the terms make the unit: added up (plus the bias); the largest (max
+#: pools); or a formula of the values read, worked out in the sentences and ``extra``
+#: (softmax, the normalizations over a slice, LP pooling): the products are then what each
+#: value brings to the formula (exp(x - max), x - mean, x², x^p).
+REDUCES = ("sum", "max", "formula")
 
 
 @dataclass(eq=False)
@@ -144,7 +151,8 @@ class Breakdown:
     """How one output unit is made, with the real numbers.
 
     The products of ``terms`` add up (plus ``bias``) to the unit, except for max pools
-    (``reduce == "max"``), whose unit is the largest product. ``value`` is torch's, from the
+    (``reduce == "max"``), whose unit is the largest product, and formulas over a slice
+    (``reduce == "formula"``, see ``REDUCES``). ``value`` is torch's, from the
     layer's output; ``recomputed`` is the NumPy recomputation (float64 from the float32 arrays).
     """
 
@@ -157,7 +165,7 @@ class Breakdown:
     bias: float | None
     data: TermData
     lines: list[str]
-    reduce: str = "sum"  # how the products make the unit: "sum" (plus bias) or "max"
+    reduce: str = "sum"  # how the products make the unit: one of REDUCES
     window: tuple[WindowDim, ...] = ()
     channel_sums: dict[int, float] = field(default_factory=dict)  # input channel -> partial sum
     flat_index: int | None = None  # max pools: argmax in the channel's input map; unpool: source
@@ -167,8 +175,10 @@ class Breakdown:
     difference: float = field(init=False)
 
     def __post_init__(self) -> None:
-        # equal infinities (a max pool window of padding only) differ by 0, not nan
-        same = self.recomputed == self.value
+        # equal infinities (a max pool window of padding only) differ by 0, not nan; so do two
+        # NaNs (LP pooling of a negative sum with a fractional power)
+        same = self.recomputed == self.value or (self.recomputed != self.recomputed
+                                                 and self.value != self.value)
         self.difference = 0.0 if same else self.recomputed - self.value
 
     @cached_property

@@ -1,4 +1,4 @@
-"""Conv1d / Conv2d: the window of the padded input that feeds one output unit, per input
+"""Conv1d / Conv2d / Conv3d: the window of the padded input that feeds one output unit, per input
 channel of the output channel's group, times the kernel, plus the bias."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from .request import Request
 from .text import ints, say
 from .window import axes, conv_pads, grid, pad_sources, sizes, sliding_dim
 
-TYPES = ("Conv1d", "Conv2d")
+TYPES = ("Conv1d", "Conv2d", "Conv3d")
 
 
 def compute(req: Request) -> Breakdown:

@@ -1,4 +1,4 @@
-"""ConvTranspose1d / ConvTranspose2d, the scatter view: every input value paints a scaled copy
+"""ConvTranspose1d/2d/3d, the scatter view: every input value paints a scaled copy
 of the kernel into the output; the copies that land on one unit are added up, plus the bias.
 
 Input position i with kernel tap t lands on output position i*stride - padding + t*dilation
@@ -14,7 +14,7 @@ from .request import Request
 from .text import say
 from .window import axes, grid, sizes
 
-TYPES = ("ConvTranspose1d", "ConvTranspose2d")
+TYPES = ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")
 
 
 def landing(o: int, n: int, k: int, s: int, p: int, d: int) -> tuple[np.ndarray, np.ndarray]:

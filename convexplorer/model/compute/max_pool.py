@@ -1,4 +1,4 @@
-"""MaxPool1d/2d and AdaptiveMaxPool1d/2d: the largest value of the unit's window, and where it
+"""MaxPool1d/2d/3d and AdaptiveMaxPool1d/2d/3d: the largest value of the unit's window, and where it
 is (torch's return_indices: the flat index within the channel's input map).
 
 torch scans the window in row-major order and keeps a value only if it is larger (or NaN), so
@@ -17,7 +17,8 @@ from .request import Request
 from .text import index, num, say
 from .window import grid
 
-TYPES = ("MaxPool1d", "MaxPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d")
+TYPES = ("MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+         "AdaptiveMaxPool3d")
 
 
 def compute(req: Request) -> Breakdown:

@@ -1,4 +1,4 @@
-"""BatchNorm1d/2d in training mode: the unit's input normalised with the batch statistics of
+"""BatchNorm1d/2d/3d in training mode: the unit's input normalised with the batch statistics of
 its channel (mean and biased variance over the batch and every position), then scaled by the
 channel's weight and shifted by its bias (affine=True)."""
 
@@ -13,7 +13,7 @@ from .lines import compare_line
 from .request import Request
 from .text import factor, num, say
 
-TYPES = ("BatchNorm1d", "BatchNorm2d")
+TYPES = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")
 
 
 def compute(req: Request) -> Breakdown:

@@ -51,7 +51,7 @@ def pool_window(req: Request) -> PoolWindow:
         return PoolWindow(tuple(wds), tuple(read), True)
     ks = sizes(kw["kernel_size"], dims)
     ss = sizes(kw["stride"] if kw["stride"] is not None else kw["kernel_size"], dims)
-    ps = sizes(kw["padding"], dims)
+    ps = sizes(kw.get("padding", 0), dims)  # LPPool has no padding
     ds = sizes(kw.get("dilation", 1), dims)
     wds, read = [], []
     for j, axis in enumerate(axes(dims)):

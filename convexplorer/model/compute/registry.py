@@ -8,14 +8,30 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from ..shapes import LayerInfo
-from . import avg_pool, conv, conv_transpose, elementwise, flatten, linear, max_pool, norm, unpool
+from . import (
+    avg_pool,
+    conv,
+    conv_transpose,
+    elementwise,
+    flatten,
+    linear,
+    lp_pool,
+    max_pool,
+    norm,
+    pad,
+    resample,
+    shuffle,
+    slice_norm,
+    softmax,
+    unpool,
+)
 from .breakdown import Breakdown, UnitError
 from .request import Request
 from .text import say
 from .units import check_unit
 
-FAMILIES = (conv, conv_transpose, max_pool, avg_pool, unpool, norm, elementwise, linear,
-            flatten)
+FAMILIES = (conv, conv_transpose, max_pool, avg_pool, lp_pool, unpool, norm, slice_norm,
+            elementwise, softmax, pad, resample, shuffle, linear, flatten)
 
 REGISTRY: dict[str, Callable[[Request], Breakdown]] = {
     name: family.compute for family in FAMILIES for name in family.TYPES}

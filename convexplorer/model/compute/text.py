@@ -85,7 +85,8 @@ def dim_names(rank: int, vector_last: bool = False) -> tuple[str, ...]:
         return (say("feature"),)
     if rank == 2:
         return (say("batch"), say("feature"))
-    spatial = {1: (say("position"),), 2: (say("row"), say("column"))}.get(rank - 2)
+    spatial = {1: (say("position"),), 2: (say("row"), say("column")),
+               3: (say("depth"), say("row"), say("column"))}.get(rank - 2)
     if spatial is None:
         spatial = tuple(say("dimension {number}", number=i) for i in range(2, rank))
     names = (say("batch"), say("channel")) + spatial
@@ -94,5 +95,11 @@ def dim_names(rank: int, vector_last: bool = False) -> tuple[str, ...]:
     return names
 
 
-AXES = {1: ("L",), 2: ("H", "W")}
-AXIS_WORDS = {"L": "position", "H": "row", "W": "column"}
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+AXIS_WORDS = {"L": "position", "D": "depth", "H": "row", "W": "column"}
+
+
+def slice_text(unit: Sequence[int], running: Iterable[int]) -> str:
+    """The index of a slice through ``unit``: [0, :, 3] (the ``running`` dimensions as ':')."""
+    running = set(running)
+    return "[" + ", ".join(":" if j in running else str(u) for j, u in enumerate(unit)) + "]"

@@ -1,4 +1,4 @@
-"""MaxUnpool1d/2d: each pooled value goes back to the place its max pool's index names; every
+"""MaxUnpool1d/2d/3d: each pooled value goes back to the place its max pool's index names; every
 other place is 0.
 
 Overlapping pool windows can name one place several times. torch keeps one of those values
@@ -15,7 +15,7 @@ from .pool_window import flat_of
 from .request import Request
 from .text import index, num, say
 
-TYPES = ("MaxUnpool1d", "MaxUnpool2d")
+TYPES = ("MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d")
 
 
 def compute(req: Request) -> Breakdown:
