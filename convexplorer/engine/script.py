@@ -42,16 +42,16 @@ def forward_all(model, x):
     (and its input size) to the MaxUnpool that undoes it, which nn.Sequential cannot do."""
     outputs, pools = {}, []
     for name, layer in model.named_children():
-        if isinstance(layer, (nn.MaxUnpool1d, nn.MaxUnpool2d)):
-            dims = 1 if isinstance(layer, nn.MaxUnpool1d) else 2
+        if isinstance(layer, (nn.MaxUnpool1d, nn.MaxUnpool2d, nn.MaxUnpool3d)):
+            dims = len(layer.kernel_size)  # a tuple of 1, 2 or 3
             k = max(i for i, p in enumerate(pools) if p[0] == dims)
             _, indices, size = pools.pop(k)
             x = layer(x, indices, output_size=size)
         elif getattr(layer, "return_indices", False):
             size = x.shape[2:]
             x, indices = layer(x)
-            if isinstance(layer, (nn.MaxPool1d, nn.MaxPool2d)):
-                pools.append((1 if isinstance(layer, nn.MaxPool1d) else 2, indices, size))
+            if isinstance(layer, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
+                pools.append((len(size), indices, size))
         else:
             x = layer(x)
         outputs[name] = x

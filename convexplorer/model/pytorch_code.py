@@ -43,7 +43,8 @@ __all__ = ["SIZES_1D", "SIZES_2D", "ImportError_", "ImportResult", "Suggestion",
 
 # What print(model) leaves out of a module's line (torch's extra_repr does not show them).
 _HIDDEN = {"AvgPool": ("ceil_mode", "count_include_pad", "divisor_override"),
-           "AdaptiveMaxPool": ("return_indices",), "MaxPool": ("return_indices",)}
+           "AdaptiveMaxPool": ("return_indices",), "MaxPool": ("return_indices",),
+           "PReLU": ("init",), "Upsample": ("align_corners", "recompute_scale_factor")}
 
 
 class ImportError_(NoteError):  # noqa: N801 - the trailing _ keeps it apart from the builtin

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .catalogue import auto_value
 from .pytorch_code import is_default
 from .shapes import fmt_shape, infer
 from .spec import Config, LayerSpec, layer_label
@@ -68,7 +69,7 @@ def resolved_layers(layers, input_shape) -> list[LayerSpec]:
             why = f": {first}" if first else " (no input shape)"
             raise CodeExportError(f"{layer_label(i, spec)}: {auto.name} follows the previous "
                                   f"layer, which cannot be worked out{why}")
-        value = shape[-1] if auto.name == "in_features" else shape[1]
+        value = auto_value(auto.name, shape)
         out.append(spec.with_params(**{auto.name: value}))
     return out
 
@@ -102,16 +103,16 @@ def forward(model, x):
     input size) to the MaxUnpool that undoes it, which nn.Sequential cannot do."""
     pools = []
     for layer in model:
-        if isinstance(layer, (nn.MaxUnpool1d, nn.MaxUnpool2d)):
-            dims = 1 if isinstance(layer, nn.MaxUnpool1d) else 2
+        if isinstance(layer, (nn.MaxUnpool1d, nn.MaxUnpool2d, nn.MaxUnpool3d)):
+            dims = len(layer.kernel_size)  # a tuple of 1, 2 or 3
             k = max(i for i, p in enumerate(pools) if p[0] == dims)
             _, indices, size = pools.pop(k)
             x = layer(x, indices, output_size=size)
         elif getattr(layer, "return_indices", False):
             size = x.shape[2:]
             x, indices = layer(x)
-            if isinstance(layer, (nn.MaxPool1d, nn.MaxPool2d)):
-                pools.append((1 if isinstance(layer, nn.MaxPool1d) else 2, indices, size))
+            if isinstance(layer, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
+                pools.append((len(size), indices, size))
         else:
             x = layer(x)
     return x

@@ -18,6 +18,7 @@ from .spec import Config, LayerSpec, layer_label
 SIZES_2D = {1: (28, 32, 64, 96, 128, 224, 256, 299, 512),
             3: (32, 224, 28, 64, 96, 128, 256, 299, 512)}
 SIZES_1D = (64, 128, 256, 512, 1024, 4096, 16000)
+SIZES_3D = (16, 32, 64, 112, 128)  # volumes: small scans and video clips (C3D's 112)
 
 Blocks = dict  # layer name -> (custom module's qualified name, its class)
 
@@ -156,6 +157,8 @@ def _candidate_shapes(layers: list[LayerSpec]) -> list[tuple[int, ...]]:
             if lt.dims == 1:
                 shapes = [(1, c, n) for n in SIZES_1D]
                 return ([(2, c)] + shapes) if lt.name == "BatchNorm1d" else shapes
+            if lt.dims == 3:
+                return [(1, c, n, n, n) for n in SIZES_3D]
             return [(1, c, n, n) for n in SIZES_2D.get(c, SIZES_2D[1])]
         if lt.name == "Linear":
             f = spec.value("in_features")

@@ -309,6 +309,20 @@ def _unflatten_checks(v) -> list[tuple[str, str, str]]:
     return []
 
 
+LP_POOL_1D_TUPLE = ("kernel_size={value} must be a plain int for LPPool1d: torch multiplies the "
+                    "pooled values by kernel_size itself, which fails for a tuple")
+LP_POOL_1D_TUPLE_FIX = "use kernel_size={value}"
+
+
+def _lp_pool_1d_checks(v) -> list[tuple[str, str, str]]:
+    k = v("kernel_size")
+    if isinstance(k, tuple):
+        return [("kernel_size", LP_POOL_1D_TUPLE.format(value=_fmt(k)),
+                 LP_POOL_1D_TUPLE_FIX.format(value=k[0] if k else 1))]
+    return []
+
+
 #: Rules between one type's own parameters (no input shape needed): name -> the problems as
 #: (field, message, fix), from ``v`` (the spec's value of a parameter).
-_TYPE_CHECKS = {"Upsample": _upsample_checks, "Unflatten": _unflatten_checks}
+_TYPE_CHECKS = {"Upsample": _upsample_checks, "Unflatten": _unflatten_checks,
+                "LPPool1d": _lp_pool_1d_checks}

@@ -344,8 +344,59 @@ def _size(dims, lo, hi):
 
 
 @st.composite
+def more_layer(draw, dims: int):
+    """A layer of issue 14 that runs on any (N, C, ...) map of this rank."""
+    pd = min(dims, 2)
+    choices = ["ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "ELU", "PReLU", "Mish", "Softmax",
+               "LogSoftmax", "Identity", "GroupNorm", "LayerNorm", "LocalResponseNorm",
+               "Upsample"]
+    if dims <= 2:
+        choices += [f"{k}{pd}d" for k in ("Dropout", "ZeroPad", "ConstantPad", "ReflectionPad",
+                                          "ReplicationPad", "InstanceNorm", "LPPool")]
+    t = draw(st.sampled_from(choices))
+    kw: dict = {}
+    if t in ("Softmax", "LogSoftmax"):
+        kw["dim"] = draw(st.integers(-dims - 2, dims + 1))
+    elif t == "ELU" and draw(st.booleans()):
+        kw["alpha"] = draw(st.sampled_from([0.5, 2.0]))
+    elif t == "PReLU" and draw(st.booleans()):
+        kw["init"] = draw(st.sampled_from([0.1, -0.5]))
+    elif t == "GroupNorm":
+        kw["num_groups"] = 1
+        if draw(st.booleans()):
+            kw["affine"] = False
+    elif t == "LocalResponseNorm":
+        kw["size"] = draw(st.integers(1, 4))
+        if draw(st.booleans()):
+            kw["k"] = 2.0
+    elif t == "Upsample":
+        if draw(st.booleans()):
+            kw["scale_factor"] = draw(st.sampled_from([2, 1.5, 2.0]))
+        else:
+            kw["size"] = draw(_size(dims, 2, 9))
+        kw["mode"] = draw(st.sampled_from(["nearest", {1: "linear", 2: "bilinear",
+                                                       3: "trilinear"}[dims]]))
+        if kw["mode"] != "nearest" and draw(st.booleans()):
+            kw["align_corners"] = draw(st.booleans())
+    elif t.startswith(("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad")):
+        one = st.integers(0, 2)
+        kw["padding"] = draw(st.one_of(one, st.tuples(*[one] * (2 * pd))))
+        if t.startswith("ConstantPad"):
+            kw["value"] = draw(st.sampled_from([0.5, -1.0, 2]))
+    elif t.startswith("InstanceNorm") and draw(st.booleans()):
+        kw["affine"] = True
+    elif t.startswith("LPPool"):
+        kw["norm_type"] = draw(st.sampled_from([1, 2, 2.5]))
+        kw["kernel_size"] = draw(_size(pd, 1, 2))
+    return LayerSpec.make(t, draw(names), **kw)
+
+
+@st.composite
 def layer(draw, dims: int):
-    kind = draw(st.sampled_from(["conv", "convT", "max", "avg", "adaptive", "bn", "act"]))
+    kind = draw(st.sampled_from(["conv", "convT", "max", "avg", "adaptive", "bn", "act", "more",
+                                 "more"]))
+    if kind == "more":
+        return draw(more_layer(dims))
     kw: dict = {}
     if kind in ("conv", "convT"):
         t = f"{'ConvTranspose' if kind == 'convT' else 'Conv'}{dims}d"
@@ -391,9 +442,9 @@ def layer(draw, dims: int):
 
 @st.composite
 def valid_stack(draw):
-    dims = draw(st.sampled_from([1, 2]))
+    dims = draw(st.sampled_from([1, 2, 2, 3]))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3))) + \
-        tuple(draw(st.integers(6, 12)) for _ in range(dims))
+        tuple(draw(st.integers(6, 12 if dims < 3 else 8)) for _ in range(dims))
     layers = draw(st.lists(layer(dims), min_size=1, max_size=4))
     if draw(st.booleans()):
         layers += [LayerSpec.make("Flatten", draw(names)),
@@ -419,6 +470,8 @@ def test_random_stacks_round_trip_and_build_in_torch(case):
     assert apply_suggestions(imported.config, imported.suggestions) == imported.config
     check_code_builds(config, shape)
     if any(s.type.startswith("AvgPool") and (s.is_set("ceil_mode") or s.is_set("count_include_pad"))
+           or s.type == "PReLU" and s.is_set("init")
+           or s.type == "Upsample" and s.is_set("align_corners")
            for s in config.layers):
         return  # print(model) does not show them (the import says so in a note)
     model = torch_model(config.layers, shape)
@@ -437,3 +490,54 @@ def test_torch_is_not_imported_by_the_code_modules():
                          cwd=Path(__file__).resolve().parents[2], check=True)
     assert out.stdout.strip() == "False"
     assert torch  # the tests themselves use torch to check the exported code
+
+
+NEW_TYPE_STACKS = [
+    ((1, 2, 6, 6), [LayerSpec.make("Upsample", scale_factor=2, mode="bilinear",
+                                   align_corners=True),
+                    LayerSpec.make("PReLU", "slope", init=0.1),
+                    LayerSpec.make("ZeroPad2d", padding=(1, 0, 2, 1)),
+                    LayerSpec.make("ConstantPad2d", padding=1, value=2)]),
+    ((1, 2, 6), [LayerSpec.make("Upsample", size=(9,), mode="linear"),
+                 LayerSpec.make("InstanceNorm1d", affine=True), LayerSpec.make("Hardswish"),
+                 LayerSpec.make("LayerNorm", normalized_shape=(2, 9))]),
+    ((1, 2, 4, 4, 4), [LayerSpec.make("Upsample", scale_factor=1.5),
+                       LayerSpec.make("MaxPool3d", kernel_size=2, return_indices=True),
+                       LayerSpec.make("MaxUnpool3d", kernel_size=2),
+                       LayerSpec.make("Softmax", dim=1), LayerSpec.make("Flatten"),
+                       LayerSpec.make("Unflatten", dim=1, unflattened_size=(2, -1))]),
+    ((1, 8, 4, 4), [LayerSpec.make("PixelShuffle", upscale_factor=2),
+                    LayerSpec.make("PixelUnshuffle", downscale_factor=2),
+                    LayerSpec.make("GroupNorm", num_groups=4),
+                    LayerSpec.make("LocalResponseNorm", size=3),
+                    LayerSpec.make("ReflectionPad2d", padding=3),
+                    LayerSpec.make("ReplicationPad2d", padding=(1, 2, 3, 4)),
+                    LayerSpec.make("LPPool2d", norm_type=2, kernel_size=(2, 3), stride=1)]),
+]
+
+
+@pytest.mark.parametrize("shape, layers", NEW_TYPE_STACKS)
+def test_new_types_round_trip_through_code_and_print(shape, layers):
+    """Code out and in, print(model) in: the same modules (MaxUnpool3d gets its pool's
+    indices in the exported forward, as the 1-D and 2-D ones do)."""
+    test_random_stacks_round_trip_and_build_in_torch.hypothesis.inner_test(
+        (Config(layers=tuple(layers)), shape))
+
+
+def test_print_notes_what_it_hides_of_new_types():
+    r = import_text("nn.Sequential(nn.PReLU(init=0.1), nn.Upsample(scale_factor=2, "
+                    "mode='bilinear', align_corners=True))", (1, 1, 4, 4))
+    model = torch_model(r.config.layers, (1, 1, 4, 4))
+    again = import_text(str(model), (1, 1, 4, 4))
+    text = "\n".join(again.notes)
+    assert "PReLU(init)" in text and "Upsample(align_corners, recompute_scale_factor)" in text
+
+
+def test_lp_pool_1d_kernel_tuple_is_refused_as_torch_fails_on_it():
+    from convexplorer.model.validate import check_layer
+
+    [problem] = check_layer(0, LayerSpec.make("LPPool1d", norm_type=2, kernel_size=(3,)), "p")
+    assert problem.field == "kernel_size" and "plain int" in problem.message
+    assert problem.fix == "use kernel_size=3"
+    with pytest.raises(TypeError):  # what torch does with it
+        nn.LPPool1d(2, (3,))(torch.zeros(1, 1, 6))
