@@ -59,6 +59,27 @@ NEW_LAYER_PARAMS: dict[str, dict[str, Any]] = {
     "MaxUnpool1d": {"kernel_size": 2},
     "MaxUnpool2d": {"kernel_size": 2},
     "Linear": {"out_features": 10},
+    "Conv3d": {"out_channels": 8, "kernel_size": 3},
+    "ConvTranspose3d": {"out_channels": 8, "kernel_size": 2, "stride": 2},
+    "MaxPool3d": {"kernel_size": 2},
+    "AvgPool3d": {"kernel_size": 2},
+    "AdaptiveMaxPool3d": {"output_size": 4},
+    "AdaptiveAvgPool3d": {"output_size": 4},
+    "MaxUnpool3d": {"kernel_size": 2},
+    "Softmax": {"dim": 1},
+    "LogSoftmax": {"dim": 1},
+    **{f"{kind}{d}d": {"padding": 1} for kind in ("ZeroPad", "ReflectionPad", "ReplicationPad")
+       for d in (1, 2)},
+    "ConstantPad1d": {"padding": 1, "value": 0.5},
+    "ConstantPad2d": {"padding": 1, "value": 0.5},
+    "GroupNorm": {"num_groups": 1},
+    "LocalResponseNorm": {"size": 3},
+    "Upsample": {"scale_factor": 2.0},
+    "PixelShuffle": {"upscale_factor": 2},
+    "PixelUnshuffle": {"downscale_factor": 2},
+    "LPPool1d": {"norm_type": 2.0, "kernel_size": 2},
+    "LPPool2d": {"norm_type": 2.0, "kernel_size": 2},
+    "Unflatten": {"dim": 1, "unflattened_size": (1, -1)},
 }
 
 

@@ -1,6 +1,8 @@
 """One editor per catalogue parameter kind: spin boxes with the catalogue's bounds, paired boxes
-with a lock for per-dimension sizes, check boxes, combo boxes, an "auto" toggle for parameters
-that follow the previous layer and a "None" toggle for nullable ones.
+with a lock for per-dimension sizes (or per side, for the padding layers), check boxes, combo
+boxes, a line of numbers for tuples of any length (LayerNorm's normalized_shape, Upsample's
+size and scale_factor), an "auto" toggle for parameters that follow the previous layer and a
+"None" toggle for nullable ones.
 
 An editor shows a value and reports the user's edits (``valueEdited``); it never writes to the
 pipeline itself. Programmatic updates (``set_value``) emit nothing.
@@ -21,16 +23,17 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QSpinBox,
     QStyle,
     QToolButton,
     QWidget,
 )
 
-from ..model.catalogue import BOOL, CHOICE, FLOAT, INT, PADDING, Param
+from ..model.catalogue import BOOL, CHOICE, FLOAT, FLOATS, INT, INTS, PADDING, Param
 from ..model.spec import UNSET
 
-DIM_NAMES = {1: ("L",), 2: ("H", "W")}
+DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 NUMBER = "number"  # padding given as numbers, as opposed to 'same' / 'valid'
 
 
@@ -41,6 +44,28 @@ def _fits(spin: QSpinBox | QDoubleSpinBox, value: Any) -> bool:
     if isinstance(spin, QSpinBox) and not isinstance(value, int):
         return False
     return spin.minimum() <= value <= spin.maximum()  # False for nan as well
+
+
+def parse_numbers(text: str, ints: bool, tuple_only: bool = False):
+    """'2, 3' -> (2, 3); '2' -> 2 (or (2,) when ``tuple_only``); '(4, -1)' -> (4, -1).
+    ValueError for anything else."""
+    body = text.strip().strip("()[]").replace(";", ",")
+    parts = [p for p in body.replace(" ", ",").split(",") if p]
+    if not parts:
+        raise ValueError(text)
+    items = tuple(int(p) if ints else float(p) for p in parts)
+    if ints is False and any(v != v or v in (float("inf"), float("-inf")) for v in items):
+        raise ValueError(text)
+    if len(items) == 1 and not tuple_only and not text.strip().startswith(("(", "[")):
+        return items[0]
+    return items
+
+
+def numbers_text(value) -> str:
+    """A value of a numbers field as the user types it: 2 or 2, 3."""
+    if isinstance(value, tuple):
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 class FloatSpinBox(QDoubleSpinBox):
@@ -92,6 +117,8 @@ class ParamEditor(QFrame):
         self.combo: QComboBox | None = None
         self.mode: QComboBox | None = None
         self.lock: QToolButton | None = None
+        self.line: QLineEdit | None = None
+        self.typing_problem: str | None = None  # the line's text is no list of numbers
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 1, 2, 1)
         layout.setSpacing(4)
@@ -115,6 +142,16 @@ class ParamEditor(QFrame):
             self.check.toggled.connect(self._emit)
             layout.addWidget(self.check)
             layout.addStretch(1)
+            if p.nullable:  # Upsample's align_corners: True, False or None
+                self._add_toggle(layout)
+            return
+        if p.kind in (INTS, FLOATS):
+            self.line = QLineEdit(self)
+            self.line.setPlaceholderText("e.g. 2, 3" if p.kind == INTS else "e.g. 2 or 1.5, 2")
+            self.line.textEdited.connect(self._on_line)
+            layout.addWidget(self.line, 1)
+            if p.auto or p.nullable:
+                self._add_toggle(layout)
             return
         if p.kind == CHOICE:
             self.combo = QComboBox(self)
@@ -129,7 +166,8 @@ class ParamEditor(QFrame):
             self.mode.setMinimumWidth(60)
             self.mode.currentIndexChanged.connect(self._on_mode)
             layout.addWidget(self.mode)
-        count = self.dims if p.is_size else 1
+        count = (p.count or self.dims) if p.is_size else 1
+        names = p.item_names if p.count else DIM_NAMES.get(self.dims, ())
         for j in range(count):
             spin = FloatSpinBox(self) if p.kind == FLOAT else QSpinBox(self)
             # the catalogue's bounds (every number has a maximum a spin box holds)
@@ -145,8 +183,8 @@ class ParamEditor(QFrame):
             spin.setKeyboardTracking(True)
             spin.setMinimumWidth(52)  # the default fits 2**31 and is wider than a dock
             spin.setAccelerated(True)
-            if p.is_size and count > 1:
-                spin.setPrefix(f"{DIM_NAMES[self.dims][j]} ")
+            if p.is_size and count > 1 and j < len(names):
+                spin.setPrefix(f"{names[j]} ")
             spin.valueChanged.connect(lambda _v, j=j: self._on_spin(j))
             self.spins.append(spin)
             layout.addWidget(spin, 1)
@@ -156,20 +194,27 @@ class ParamEditor(QFrame):
             self.lock.setChecked(True)
             self.lock.setAutoRaise(True)
             self.lock.setText("=")
-            self.lock.setToolTip("Keep all dimensions equal (one int instead of a tuple)")
+            self.lock.setToolTip("Keep all dimensions equal (one int instead of a tuple)"
+                                 if not p.count else "Keep all sides equal (one int instead "
+                                                     "of a tuple)")
             self.lock.toggled.connect(self._on_lock)
             layout.addWidget(self.lock)
         if p.auto or p.nullable:
-            self.toggle = QCheckBox("auto" if p.auto else "None", self)
-            self.toggle.setToolTip(
-                "Follow the previous layer's output (uncheck to pin a value)" if p.auto
-                else f"{p.name}=None" + (" (the default)" if p.default is None else ""))
-            self.toggle.toggled.connect(self._on_toggle)
-            layout.addWidget(self.toggle)
+            self._add_toggle(layout)
+
+    def _add_toggle(self, layout: QHBoxLayout) -> None:
+        p = self.param
+        self.toggle = QCheckBox("auto" if p.auto else "None", self)
+        self.toggle.setToolTip(
+            "Follow the previous layer's output (uncheck to pin a value)" if p.auto
+            else f"{p.name}=None" + (" (the default)" if p.default is None else ""))
+        self.toggle.toggled.connect(self._on_toggle)
+        layout.addWidget(self.toggle)
 
     def widgets(self) -> list[QWidget]:
         """The input widgets (for focus handling and tests)."""
-        out: list[QWidget] = [w for w in (self.mode, self.check, self.combo) if w is not None]
+        out: list[QWidget] = [w for w in (self.mode, self.check, self.combo, self.line)
+                              if w is not None]
         return out + list(self.spins) + [w for w in (self.lock, self.toggle) if w is not None]
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
@@ -193,7 +238,23 @@ class ParamEditor(QFrame):
     def _show(self, value: Any, explicit: bool, followed: Any) -> None:
         p = self.param
         if self.check is not None:
+            if self.toggle is not None:
+                self.toggle.setChecked(value is None)
             self.check.setChecked(bool(value))
+            return
+        if self.line is not None:
+            if self.toggle is not None:
+                is_auto = p.auto and not explicit
+                self.toggle.setChecked(is_auto or (p.nullable and value is None))
+                if is_auto or value is None:
+                    value = followed
+            self.typing_problem = None
+            try:  # what the user is typing stays as typed while it means the value ("1.")
+                typed = parse_numbers(self.line.text(), p.kind == INTS, p.tuple_only)
+            except ValueError:
+                typed = UNSET
+            if not (self.line.hasFocus() and typed == value):
+                self.line.setText("" if value is None else numbers_text(value))
             return
         if self.combo is not None:
             if isinstance(value, str):
@@ -226,6 +287,9 @@ class ParamEditor(QFrame):
 
     def _update_enabled(self) -> None:
         off = self.toggle is not None and self.toggle.isChecked()
+        for w in (self.check, self.line):
+            if w is not None and self.toggle is not None:
+                w.setEnabled(not off)
         numbers = self.mode is None or self.mode.currentIndex() == 0
         for spin in self.spins:
             spin.setEnabled(not off and numbers)
@@ -258,12 +322,14 @@ class ParamEditor(QFrame):
     def value(self) -> Any:
         """The value the widgets show now (UNSET: auto)."""
         p = self.param
+        if self.toggle is not None and self.toggle.isChecked():
+            return UNSET if p.auto else None
         if self.check is not None:
             return self.check.isChecked()
         if self.combo is not None:
             return self.combo.currentText()
-        if self.toggle is not None and self.toggle.isChecked():
-            return UNSET if p.auto else None
+        if self.line is not None:
+            return parse_numbers(self.line.text(), p.kind == INTS, p.tuple_only)
         if self.mode is not None and self.mode.currentIndex() > 0:
             return p.choices[self.mode.currentIndex() - 1]
         vals = [None if (p.item_nullable and s.value() == s.minimum()) else s.value()
@@ -277,7 +343,28 @@ class ParamEditor(QFrame):
         return tuple(vals)
 
     def _emit(self, *_args) -> None:
-        self.valueEdited.emit(self.param.name, self.value())
+        try:
+            value = self.value()
+        except ValueError:  # a numbers line that does not read (yet): said on the field
+            self._on_line(self.line.text() if self.line is not None else "")
+            return
+        self.valueEdited.emit(self.param.name, value)
+
+    def _on_line(self, text: str) -> None:
+        """A numbers line edited: emit what it reads, or mark it until it reads."""
+        p = self.param
+        try:
+            value = parse_numbers(text, p.kind == INTS, p.tuple_only)
+        except ValueError:
+            self.typing_problem = (self.tr("Type whole numbers separated by commas, such as "
+                                           "2, 3.") if p.kind == INTS else
+                                   self.tr("Type numbers separated by commas, such as 1.5, 2."))
+            self.set_problem(self.typing_problem)
+            return
+        if self.typing_problem is not None:
+            self.typing_problem = None
+            self.set_problem(None)
+        self.valueEdited.emit(p.name, value)
 
     def _on_spin(self, j: int) -> None:
         if self.lock is not None and self.lock.isChecked():

@@ -127,3 +127,64 @@ def test_gui_modules_do_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def _type_into_line(qtbot, line, text: str) -> None:
+    line.setFocus()
+    line.selectAll()
+    qtbot.keyClicks(line, text)
+
+
+def test_numbers_line_normalized_shape_and_scale_factor(qtbot, window):
+    click_row(qtbot, window, 0)  # conv1: (1, 10, 24, 24)
+    palette_add(qtbot, window, "LayerNorm")
+    editor = window.form.editor("normalized_shape")
+    assert editor.toggle.isChecked() and editor.line.text() == "24"  # auto: the last dimension
+    editor.toggle.click()
+    _type_into_line(qtbot, editor.line, "24, 24")
+    assert window.pipeline.config.layers[1].value("normalized_shape") == (24, 24)
+    assert shapes_row(window, 1)["Params"] == "1,152"  # weight and bias of (24, 24)
+    _type_into_line(qtbot, editor.line, "24, x")
+    assert editor.invalid and "separated by commas" in editor.problem
+    # keystroke by keystroke, as a spin box: the last text that read ("24, ") holds
+    assert window.pipeline.config.layers[1].value("normalized_shape") == 24
+    _type_into_line(qtbot, editor.line, "10, 24, 24")
+    assert not editor.invalid and window.report.layers[1].ok
+
+    palette_add(qtbot, window, "Upsample")
+    scale = window.form.editor("scale_factor")
+    assert scale.line.text() == "2"  # the new layer's value
+    _type_into_line(qtbot, scale.line, "1.5")
+    assert window.pipeline.config.layers[2].value("scale_factor") == 1.5
+    assert scale.line.text() == "1.5"
+    assert shapes_row(window, 2)["Output shape"] == "torch.Size([1, 10, 36, 36])"
+    corners = window.form.editor("align_corners")
+    assert corners.toggle.isChecked() and not corners.check.isEnabled()  # None
+    corners.toggle.click()  # True with mode='nearest': torch refuses it, and so does the form
+    assert window.pipeline.config.layers[2].value("align_corners") is False
+    assert corners.invalid and "interpolating modes" in corners.problem
+
+
+def test_padding_layer_sides(qtbot, window):
+    click_row(qtbot, window, 0)
+    palette_add(qtbot, window, "ZeroPad2d")
+    editor = window.form.editor("padding")
+    assert [s.prefix() for s in editor.spins] == ["left ", "right ", "top ", "bottom "]
+    editor.lock.click()  # per side
+    type_into_spin(qtbot, editor.spins[3], "3")
+    assert window.pipeline.config.layers[1].value("padding") == (1, 1, 1, 3)
+    assert shapes_row(window, 1)["Output shape"] == "torch.Size([1, 10, 28, 26])"
+
+
+def test_parse_numbers():
+    from convexplorer.gui.param_editor import parse_numbers
+
+    assert parse_numbers("2, 3", True) == (2, 3)
+    assert parse_numbers("(4, -1)", True) == (4, -1)
+    assert parse_numbers("2", True) == 2 and parse_numbers("2", True, tuple_only=True) == (2,)
+    assert parse_numbers("1.5 2", False) == (1.5, 2.0)
+    for bad in ("", "a", "1.5", "(,)"):
+        with pytest.raises(ValueError):
+            parse_numbers(bad, True)
+    with pytest.raises(ValueError):
+        parse_numbers("nan", False)
