@@ -110,6 +110,8 @@ def key_params_text(spec: LayerSpec) -> str:
     for name in lt.key_params:
         p = lt.param(name)
         value = spec.value(name)
+        if p.auto and not spec.is_set(name):
+            continue  # follows the layer before: its shape says it
         if p.required or (spec.is_set(name) and value != p.default):
             parts.append(f"{name}={fmt_value(value)}")
     return ", ".join(parts)

@@ -34,6 +34,8 @@ from ..model.catalogue import BOOL, CHOICE, FLOAT, FLOATS, INT, INTS, PADDING, P
 from ..model.spec import UNSET
 
 DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+# The sides of a padding layer, as short prefixes of its boxes (their tooltips say the word).
+SIDE_MARKS = {"left": "\u2190", "right": "\u2192", "top": "\u2191", "bottom": "\u2193"}
 NUMBER = "number"  # padding given as numbers, as opposed to 'same' / 'valid'
 
 
@@ -119,6 +121,7 @@ class ParamEditor(QFrame):
         self.lock: QToolButton | None = None
         self.line: QLineEdit | None = None
         self.typing_problem: str | None = None  # the line's text is no list of numbers
+        self._base_side_tips: dict[QWidget, str] = {}  # a padding box -> its side
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 1, 2, 1)
         layout.setSpacing(4)
@@ -130,6 +133,8 @@ class ParamEditor(QFrame):
         layout.addWidget(self.icon)
         self._base_tips = {w: w.toolTip() for w in (self.lock, self.toggle, self.mode)
                            if w is not None}
+        for spin, side in self._base_side_tips.items():  # the padding of one side
+            self._base_tips[spin] = html.escape(f"{side}: {param.help}", quote=False)
         for w in self.findChildren(QWidget):
             w.installEventFilter(self)
         self._update_tooltip()
@@ -184,7 +189,9 @@ class ParamEditor(QFrame):
             spin.setMinimumWidth(52)  # the default fits 2**31 and is wider than a dock
             spin.setAccelerated(True)
             if p.is_size and count > 1 and j < len(names):
-                spin.setPrefix(f"{names[j]} ")
+                spin.setPrefix(f"{SIDE_MARKS.get(names[j], names[j])} ")
+                if names[j] in SIDE_MARKS:
+                    self._base_side_tips[spin] = names[j]
             spin.valueChanged.connect(lambda _v, j=j: self._on_spin(j))
             self.spins.append(spin)
             layout.addWidget(spin, 1)

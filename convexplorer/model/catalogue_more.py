@@ -26,6 +26,7 @@ from .catalogue import (
     LayerType,
     Param,
 )
+from .limits import MAX_FLOAT
 
 _INPLACE = Param("inplace", BOOL, False, _H_INPLACE)
 _H_DIM = (
@@ -76,7 +77,8 @@ def _activations() -> list[LayerType]:
                    "number of channels (C) learns one per channel. Other numbers are refused.",
                    minimum=1),
              Param("init", FLOAT, 0.25,
-                   "The starting value of every slope (the weight), before any training."),
+                   "The starting value of every slope (the weight), before any training.",
+                   minimum=-MAX_FLOAT),
              ),
             "Like LeakyReLU, but the slope for negative inputs is a learned parameter "
             "(weight), so the net finds how much negative signal to pass (as in the PReLU "
@@ -154,7 +156,7 @@ def _padding() -> list[LayerType]:
             params: tuple[Param, ...] = (padding,)
             if kind == "ConstantPad":
                 params += (Param("value", FLOAT, None, "The value every padding cell gets.",
-                                 required=True),)
+                                 required=True, minimum=-MAX_FLOAT),)
             shape = "(N, C, L)" if d == 1 else "(N, C, H, W)"
             types.append(LayerType(
                 f"{kind}{d}d", "padding", d, params,

@@ -81,10 +81,18 @@ PRELU_TEXT = {True: ("num_parameters=1: one learned slope, shared by every chann
                       "channel's negative inputs.")}
 
 
+def _axis_lines(info: LayerInfo) -> list[str]:
+    """The shape rule's formula lines, each headed by its axis (H_out = ...)."""
+    axes = AXES.get(len(info.input_shape) - 2, ())
+    if len(axes) != len(info.formula):
+        return list(info.formula)
+    return [f"{axis}_out = {line}" for axis, line in zip(axes, info.formula)]
+
+
 def _pad(info: LayerInfo) -> list[Section]:
     kind = info.spec.type[:-2]
     dims = len(info.input_shape) - 2
-    sec = Section(PAD_TITLE, code=list(info.formula))
+    sec = Section(PAD_TITLE, code=_axis_lines(info))
     items = ("left", "right", "top", "bottom")[:2 * dims]
     pads = pad_amounts(info.kwargs["padding"], dims)
     flat = [v for before_after in reversed(pads) for v in before_after]
@@ -130,7 +138,7 @@ def _softmax(info: LayerInfo) -> list[Section]:
 
 def _upsample(info: LayerInfo) -> list[Section]:
     kw, shape = info.kwargs, info.input_shape
-    sec = Section(UPSAMPLE_TITLE, code=list(info.formula))
+    sec = Section(UPSAMPLE_TITLE, code=_axis_lines(info))
     interp = kw["mode"] != "nearest"
     align = bool(kw["align_corners"]) if interp else False
     axes = AXES[len(shape) - 2]

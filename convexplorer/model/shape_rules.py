@@ -59,6 +59,8 @@ SHUFFLE_CHANNELS_FIX = "give the layer before {good} channels, or use upscale_fa
 UNSHUFFLE_SIZE = ("downscale_factor={factor} must divide the height and width, but gets "
                   "{height} x {width}")
 UNSHUFFLE_SIZE_FIX = "use downscale_factor {ok}"
+UNSHUFFLE_PAD_FIX = ("pad the input to a height and width divisible by {factor} (ZeroPad2d), or "
+                     "use downscale_factor 1")
 SHUFFLE_FORMULA = "C {channels} / {factor}² = {out_c}; H {h} × {factor} = {out_h}; W {w} × " \
                   "{factor} = {out_w}"
 UNSHUFFLE_FORMULA = "C {channels} × {factor}² = {out_c}; H {h} / {factor} = {out_h}; W {w} / " \
@@ -268,9 +270,10 @@ def _pixel_unshuffle(info, kw, shape) -> None:
     r = kw["downscale_factor"]
     n, c, h, w = shape
     if h % r or w % r:
-        ok = or_list([f for f in divisors(math.gcd(h, w))][:8])
-        raise Fail("downscale_factor", UNSHUFFLE_SIZE.format(factor=r, height=h, width=w),
-                   UNSHUFFLE_SIZE_FIX.format(ok=ok))
+        good = divisors(math.gcd(h, w))[:8]
+        fix = (UNSHUFFLE_SIZE_FIX.format(ok=or_list(good)) if len(good) > 1 else
+               UNSHUFFLE_PAD_FIX.format(factor=r))
+        raise Fail("downscale_factor", UNSHUFFLE_SIZE.format(factor=r, height=h, width=w), fix)
     info.output_shape = (n, c * r * r, h // r, w // r)
     info.formula = [UNSHUFFLE_FORMULA.format(channels=c, factor=r, out_c=c * r * r, h=h,
                                              out_h=h // r, w=w, out_w=w // r)]

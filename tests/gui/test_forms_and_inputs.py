@@ -169,7 +169,8 @@ def test_padding_layer_sides(qtbot, window):
     click_row(qtbot, window, 0)
     palette_add(qtbot, window, "ZeroPad2d")
     editor = window.form.editor("padding")
-    assert [s.prefix() for s in editor.spins] == ["left ", "right ", "top ", "bottom "]
+    assert [s.prefix() for s in editor.spins] == ["\u2190 ", "\u2192 ", "\u2191 ", "\u2193 "]
+    assert editor.spins[2].toolTip().startswith("top: How many cells")
     editor.lock.click()  # per side
     type_into_spin(qtbot, editor.spins[3], "3")
     assert window.pipeline.config.layers[1].value("padding") == (1, 1, 1, 3)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from ...model.shapes import fmt_shape
 from ...model.spec import Objective, Unit
-from .base import DIVERGING, Panel, SourceBar, arrays
+from .base import DIVERGING, Panel, SourceBar, arrays, depth_of
 from .channel_grid import ChannelGrid
 from .colour_scale import ColourScale
 from .data import batch_count, batch_item, kernel_inputs, kernels_of
@@ -132,11 +132,17 @@ class ChannelDetail(QWidget):
         layout.addWidget(self.backprop)
 
     def show_channel(self, layer, name: str, item: np.ndarray, grad: np.ndarray | None,
-                     batch: int, channel: int, position: tuple[int, ...], cmap: str) -> None:
+                     batch: int, channel: int, position: tuple[int, ...], cmap: str,
+                     depth: int | None = None) -> None:
         """Channel ``channel`` of one batch ``item`` (and of its gradient ``grad``) of the
-        output of ``layer`` (a LayerResult; None for the input)."""
+        output of ``layer`` (a LayerResult; None for the input). For a volume, the items are
+        its slice ``depth`` and ``position`` is the picked unit's (depth, y, x)."""
         self.big.cmap_box.setCurrentText(cmap)
         short = "input" if layer is None else "output"  # the heading names the layer
+        # the unit picked, if any, is outlined where it is on the slice shown
+        shown = position
+        if depth is not None:
+            shown = tuple(position[1:]) if position and position[0] == depth else ()
         for key, values, what in (("big", item, name), ("grad", grad, name + ".grad")):
             box, grid = self.boxes[key], self.boxes[key].grid
             if values is None:
@@ -145,14 +151,17 @@ class ChannelDetail(QWidget):
             array = short + what[len(name):]
             caption = self.tr("{array}[{batch}, {channel}]").format(array=array, batch=batch,
                                                                       channel=channel)
+            if depth is not None:
+                caption = self.tr("{array}[{batch}, {channel}, {depth}]").format(
+                    array=array, batch=batch, channel=channel, depth=depth)
             if values.ndim == 1:  # a vector: the feature is the "channel"
                 caption = self.tr("{array}[{batch}]").format(array=array, batch=batch)
                 box.show_data(caption, values, what, (batch,), ("batch", "feature"))
             else:
                 box.show_data(caption, values[channel:channel + 1], what, (batch,),
-                              ("batch", "channel"), offset=channel)
-            # the unit picked, if any (a whole channel alone in its view needs no outline)
-            grid.mark(channel if position else None, position)
+                              ("batch", "channel"), offset=channel, depth=depth)
+            # a whole channel alone in its view needs no outline
+            grid.mark(channel if shown else None, shown)
         where = ", ".join(str(i) for i in (batch, channel, *position))
         self.heading.setText(f"<b>{escape(name)}[{batch}, {channel}]</b>" + (
             f" \u2014 picked unit [{where}]" if position else ""))
@@ -169,6 +178,13 @@ class ChannelDetail(QWidget):
         if kern.ndim == 1:
             box.show_data(self.tr("{weight}: one weight per input feature").format(
                 weight=kname), kern, kname, (), ("in feature",))
+            return
+        if kern.ndim == 4:  # Conv3d: every depth slice of every input channel's kernel
+            depth = kern.shape[1]
+            box.show_data(self.tr("{weight}: the {depth} depth slices of each input channel's "
+                                  "kernel, one after the other").format(weight=kname,
+                                                                        depth=depth),
+                          kern.reshape(-1, *kern.shape[2:]), kname, (), ("slice",))
             return
         inputs = kernel_inputs(layer, channel)
         first = inputs[0] if inputs else 0
@@ -199,6 +215,7 @@ class ActivationPanel(Panel):
         self.detail = ChannelDetail()
         self.picked: tuple[int, int, tuple[int, ...]] | None = None  # (key, channel, position)
         self._unit_batch: int | None = None  # the batch item of a unit picked elsewhere
+        self._unit_depth: int | None = None  # its depth slice, in a volume
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.grid)
         splitter.addWidget(self.detail)
@@ -233,15 +250,19 @@ class ActivationPanel(Panel):
         self._follow_selection(self.source.chooser)
         key, name, array = self._current()
         self.source.set_batches(batch_count(array))
+        self.source.depth_slider.fit(depth_of(array))
         if self._unit_batch is not None:
             self.source.batch_box.blockSignals(True)
             self.source.batch_box.setValue(self._unit_batch)
             self.source.batch_box.blockSignals(False)
             self._unit_batch = None
-        batch = self.source.batch
+        if self._unit_depth is not None:
+            self.source.depth_slider.set_value(self._unit_depth)
+            self._unit_depth = None
+        batch, depth = self.source.batch, self.source.depth
         words = ("batch", "feature") if array.ndim == 2 else ("batch", "channel")
-        self.grid.set_data(batch_item(array, batch), name,
-                           (batch,) if array.ndim >= 2 else (), words)
+        self.grid.set_data(batch_item(array, batch, depth), name,
+                           (batch,) if array.ndim >= 2 else (), words, depth=depth)
         if self.picked is None or self.picked[0] != key:
             self.picked = (key, 0, ())  # show channel 0 until the user clicks another
         self._show_detail()
@@ -254,19 +275,22 @@ class ActivationPanel(Panel):
             return
         key, name, array = current
         _key, channel, position = self.picked
-        item = batch_item(array, self.source.batch)
+        depth = self.source.depth
+        item = batch_item(array, self.source.batch, depth)
         if channel >= item.shape[0]:  # the layer changed under the pick
             channel, position = 0, ()
-        if len(position) != item.ndim - 1 or any(p >= n for p, n in zip(position,
-                                                                          item.shape[1:])):
+        spatial = array.shape[2:] if array.ndim >= 3 else item.shape[1:]
+        if len(position) != len(spatial) or any(p >= n for p, n in zip(position, spatial)):
             position = ()
         self.picked = (key, channel, position)
         layer = self.result.layers[key] if key >= 0 else None
         grads = self.result.grad_input if layer is None else layer.grad_output
-        grad = None if grads is None else batch_item(grads, self.source.batch)
+        grad = None if grads is None else batch_item(grads, self.source.batch, depth)
         self.detail.show_channel(layer, name, item, grad, self.source.batch, channel, position,
-                                 self.grid.cmap)
+                                 self.grid.cmap, depth)
         self.detail.backprop.setEnabled(self._objective() is not None)
+        if depth is not None:  # the unit is outlined on its own slice, else its channel
+            position = tuple(position[1:]) if position and position[0] == depth else ()
         self.grid.mark(channel, position)
 
     def _objective(self) -> Objective | None:
@@ -277,6 +301,8 @@ class ActivationPanel(Panel):
         return unit_objective(key, array, self.source.batch, channel, position)
 
     def _on_grid_unit_clicked(self, channel: int, position: tuple) -> None:
+        if self.source.depth is not None:  # a unit of the slice shown: its depth first
+            position = (self.source.depth, *position)
         self.picked = (self.source.key, channel, tuple(position))
         self._show_detail()
         current = self._current() if self.result is not None else None
@@ -293,6 +319,7 @@ class ActivationPanel(Panel):
         key = -1 if unit.layer is None else unit.layer
         self.picked = (key, unit.channel, tuple(unit.position))
         self._unit_batch = unit.batch
+        self._unit_depth = unit.position[0] if len(unit.position) == 3 else None
         if key != self.source.key:
             self._pending, self._pending_mark = key, None
         self.refresh()

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPen
-from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
 
 from ...engine.results import RunResult
 from ...model.shapes import ShapeReport, fmt_shape, infer
@@ -364,8 +372,73 @@ def arrays(result: RunResult, grads: bool = False) -> list[tuple[int, str, str, 
     return out
 
 
+class DepthSlider(QWidget):
+    """Which depth slice of a volume (N, C, D, H, W) the maps show: a slider with the slice's
+    number. Hidden for arrays without a depth (``fit(None)``)."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None, label: str = "depth"):
+        super().__init__(parent)
+        self.title = QLabel(label)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setMinimumWidth(80)
+        self.slider.setMaximumWidth(220)
+        self.slider.setPageStep(1)
+        self.slider.setToolTip(self.tr("Which slice of the depth dimension D of (N, C, D, H, W) "
+                                       "the maps show; drag it to walk through the volume."))
+        self.number = QLabel()
+        self.number.setMinimumWidth(self.fontMetrics().horizontalAdvance("000 / 000"))
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.title)
+        row.addWidget(self.slider)
+        row.addWidget(self.number)
+        self.slider.valueChanged.connect(self._on_value_changed)
+        self.setVisible(False)
+        self._depth: int | None = None
+
+    def fit(self, depth: int | None) -> None:
+        """Show slices 0..depth-1 (None: no depth, hidden); the value stays where it fits."""
+        self._depth = depth
+        self.setVisible(depth is not None)
+        self.slider.blockSignals(True)
+        self.slider.setMaximum(max((depth or 1) - 1, 0))
+        self.slider.blockSignals(False)
+        self._show_number()
+
+    @property
+    def depth(self) -> int | None:
+        """The number of slices (None: the array has no depth)."""
+        return self._depth
+
+    @property
+    def value(self) -> int:
+        return self.slider.value()
+
+    def set_value(self, value: int) -> None:
+        """Move to slice ``value`` without emitting ``changed``."""
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(value))
+        self.slider.blockSignals(False)
+        self._show_number()
+
+    def _show_number(self) -> None:
+        self.number.setText(f"{self.slider.value()} / {max((self._depth or 1) - 1, 0)}")
+
+    def _on_value_changed(self, _value: int) -> None:
+        self._show_number()
+        self.changed.emit()
+
+
+def depth_of(array: np.ndarray | None) -> int | None:
+    """The depth D of a volume (N, C, D, H, W); None for other ranks."""
+    return int(array.shape[2]) if array is not None and array.ndim == 5 else None
+
+
 class SourceBar(QWidget):
-    """Which array to show (input or a layer) and which batch item."""
+    """Which array to show (input or a layer), which batch item and, for a volume, which
+    depth slice."""
 
     changed = Signal()
 
@@ -375,14 +448,22 @@ class SourceBar(QWidget):
         self.batch_box = QSpinBox()
         self.batch_box.setPrefix("batch ")
         self.batch_box.setToolTip("Which item of the batch (dimension N) to show.")
+        self.depth_slider = DepthSlider()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel(label))
         row.addWidget(self.chooser)
         row.addWidget(self.batch_box)
+        row.addWidget(self.depth_slider)
         row.addStretch(1)
         self.chooser.keyChanged.connect(lambda _key: self.changed.emit())
         self.batch_box.valueChanged.connect(lambda _value: self.changed.emit())
+        self.depth_slider.changed.connect(self.changed.emit)
+
+    @property
+    def depth(self) -> int | None:
+        """The depth slice shown (None: the array is no volume)."""
+        return self.depth_slider.value if self.depth_slider.depth is not None else None
 
     @property
     def key(self):
@@ -400,8 +481,9 @@ class SourceBar(QWidget):
 
 
 class UnitBoxes(QWidget):
-    """Spin boxes for one unit of a layer's output: batch, channel and position (y, x for
-    (N, C, H, W), one position for (N, C, L)), bounded by the output's shape."""
+    """Spin boxes for one unit of a layer's output: batch, channel and position (depth, y, x
+    for (N, C, D, H, W), y, x for (N, C, H, W), one position for (N, C, L)), bounded by the
+    output's shape."""
 
     changed = Signal()
 
@@ -411,7 +493,7 @@ class UnitBoxes(QWidget):
         self.batch_box.setPrefix("batch ")
         self.channel_box = QSpinBox()
         self.channel_box.setPrefix("channel ")
-        self.position_boxes = [QSpinBox(), QSpinBox()]
+        self.position_boxes = [QSpinBox(), QSpinBox(), QSpinBox()]
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         for box in (self.batch_box, self.channel_box, *self.position_boxes):
@@ -434,7 +516,8 @@ class UnitBoxes(QWidget):
             box.setVisible(j < len(spatial))
             if j < len(spatial):
                 box.setMaximum(spatial[j] - 1)
-                box.setPrefix(("y ", "x ")[j] if len(spatial) == 2 else "position ")
+                box.setPrefix({1: ("position ",), 2: ("y ", "x "),
+                               3: ("depth ", "y ", "x ")}[len(spatial)][j])
         self.blockSignals(False)
 
     def set_unit(self, batch: int, channel: int, position=()) -> None:

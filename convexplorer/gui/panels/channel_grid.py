@@ -83,6 +83,7 @@ class ChannelGrid(QWidget):
         self._home: QRectF | None = None  # the whole page, until the user zooms or pans
         self._zoomed = False
         self.offset = 0
+        self.depth: int | None = None  # the depth slice of a volume the item is
         self.first_label = 0
 
         self.cmap_box = QComboBox()
@@ -190,14 +191,16 @@ class ChannelGrid(QWidget):
 
     def set_data(self, item: np.ndarray | None, name: str = "", prefix: tuple[int, ...] = (),
                  words: tuple[str, ...] = ("channel",), offset: int = 0,
-                 first_label: int | None = None) -> None:
+                 first_label: int | None = None, depth: int | None = None) -> None:
         """Show one batch item: (C, H, W), (C, L) or (F,). ``name`` and ``prefix`` make the
         read-out's index (``name[prefix..., channel, y, x]``); ``words`` name the prefix
         indices and the channel axis; ``offset`` is the number of the item's first channel
         (when showing a slice of channels); ``first_label`` the number its first channel is
         labelled with, where that differs (a grouped conv's kernels: the input channel each
-        one sees)."""
+        one sees); ``depth`` the depth slice of a volume the item is (in the read-out's index
+        after the channel)."""
         old = None if self.item is None else self.item.shape[0]
+        self.depth = depth
         self.item, self.name, self.prefix, self.words = item, name, tuple(prefix), words
         self.offset = offset
         self.first_label = offset if first_label is None else first_label
@@ -417,9 +420,11 @@ class ChannelGrid(QWidget):
 
     def readout_text(self, channel: int, position: tuple[int, ...]) -> str:
         value = float(self.item[(channel - self.offset, *position)])
-        index = ", ".join(str(i) for i in (*self.prefix, channel, *position))
+        depth = () if self.depth is None else (self.depth,)
+        index = ", ".join(str(i) for i in (*self.prefix, channel, *depth, *position))
         label = channel - self.offset + self.first_label
         names = [f"{w} {i}" for w, i in zip(self.words, (*self.prefix, label))]
+        names += [f"depth {d}" for d in depth]
         axes = ("y", "x") if len(position) == 2 else ("position",)
         names += [f"{a} {p}" for a, p in zip(axes, position)]
         return f"{self.name}[{index}] = {value:.6g}    ({', '.join(names)})"

@@ -1,6 +1,8 @@
 """How the picked output value is made: its window on the (padded) input channel, the kernel,
 the products and partial sums, the bias, torch's value beside the recomputed one; previous /
-next / play step the window over the output positions."""
+next / play step the window over the output positions. A volume's input (N, C, D, H, W) shows
+one depth slice, with a slider; a new unit opens on the slice through the middle of what it
+reads."""
 
 from __future__ import annotations
 
@@ -26,11 +28,13 @@ from ...model.compute import Breakdown, map_size, position_number, step_unit, su
 from ...model.compute.text import num
 from ...model.compute.window import pad_sources
 from ...model.spec import Unit
+from .base import DepthSlider
 from .term_grids import PADDING, PLAIN, WINNER, Grid, TermGrids
 from .window_map import WindowMap
 
-GRID_KINDS = ("conv", "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool")
-TABLE_KINDS = ("linear", "conv_transpose")  # terms listed as a table (input x weight)
+GRID_KINDS = ("conv", "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool",
+              "lp_pool")
+TABLE_KINDS = ("linear", "conv_transpose", "upsample")  # terms as a table (input x weight)
 
 FULL_CHANNELS = 8  # input channels drawn in full (window, kernel, products); the rest as sums
 PLAY_MS = 350  # a few positions per second
@@ -67,10 +71,12 @@ class ComputeView(QWidget):
         self.channel_box = QComboBox()
         self.channel_box.setToolTip(self.tr("Which input channel the map shows."))
         self.channel_box.setVisible(False)
+        self.depth = DepthSlider(label=self.tr("input depth"))
         nav = QHBoxLayout()
         for w in (self.prev_button, self.next_button, self.play_button, self.position_label):
             nav.addWidget(w)
         nav.addStretch(1)
+        nav.addWidget(self.depth)
         nav.addWidget(self.channel_box)
         self.map = WindowMap()
         self.map_caption = QLabel()
@@ -105,6 +111,7 @@ class ComputeView(QWidget):
         self.next_button.clicked.connect(lambda: self.step(1))
         self.play_button.toggled.connect(self._on_play_toggled)
         self.channel_box.currentIndexChanged.connect(lambda _i: self._draw_map())
+        self.depth.changed.connect(self._draw_map)
         self._set_nav(False)
 
     # -- what to show ------------------------------------------------------------------------
@@ -118,6 +125,7 @@ class ComputeView(QWidget):
         self.map.clear()
         self.map_caption.setText("")
         self.channel_box.clear()
+        self.depth.fit(None)
         self.position_label.setText("")
         self._set_nav(False)
 
@@ -150,6 +158,7 @@ class ComputeView(QWidget):
             number=position_number(shape, unit.index) + 1, count=map_size(shape)))
         self.header.setText(self._header(b))
         self._fill_channels(b)
+        self._fit_depth(b)
         self._draw_map()
         self.grids.set_rows(self._grid_rows(b))
         self.grids_scroll.setVisible(bool(self.grids.rows))
@@ -222,6 +231,19 @@ class ComputeView(QWidget):
             pad = terms.padding[sl] if terms.padding is not None else np.zeros(k, bool)
             title = self.tr("input channel {channel}: window \u2299 kernel = products, "
                             "\u03a3 = {total}").format(channel=c, total=num(b.channel_sums[c]))
+            if len(ks) == 3:  # a 3-D kernel: one row per kernel depth slice
+                values, weights = terms.input_value[sl], terms.weight_value[sl]
+                styles, products = np.where(pad, PADDING, PLAIN), terms.product[sl]
+                per = ks[1] * ks[2]
+                for t in range(ks[0]):
+                    part = slice(t * per, (t + 1) * per)
+                    rows.append((self.tr("input channel {channel}, kernel depth {depth}: window "
+                                         "\u2299 kernel = products, \u03a3 = {total}").format(
+                        channel=c, depth=t, total=num(float(products[part].sum()))), [
+                        Grid(values[part].reshape(ks[1:]), styles[part]), "\u2299",
+                        Grid(weights[part].reshape(ks[1:])), "=",
+                        Grid(products[part].reshape(ks[1:]))]))
+                continue
             rows.append((title, [
                 Grid(terms.input_value[sl].reshape(ks), np.where(pad, PADDING, PLAIN)), "\u2299",
                 Grid(terms.weight_value[sl].reshape(ks)), "=",
@@ -244,6 +266,12 @@ class ComputeView(QWidget):
             styles[b.data.padding] = PADDING
         if b.reduce == "max" and len(values):
             styles[int(np.argmax(b.data.product))] = WINNER
+        if len(shape) == 3:  # a 3-D window: one grid per depth slice
+            per = shape[1] * shape[2]
+            return [(self.tr("The window, depth slice {depth}:").format(depth=t), [
+                Grid(values[t * per:(t + 1) * per].reshape(shape[1:]),
+                     styles[t * per:(t + 1) * per].reshape(shape[1:]))])
+                for t in range(shape[0])]
         return [(self.tr("The window:"), [Grid(values.reshape(shape), styles.reshape(shape))])]
 
     def _terms_html(self, b: Breakdown) -> str:
@@ -296,6 +324,30 @@ class ComputeView(QWidget):
         self.channel_box.setVisible(len(chans) > 1)
         self.channel_box.blockSignals(False)
 
+    def _term_depths(self, b: Breakdown) -> list[int]:
+        """The input depth slices a volume's unit reads (padding slices left out)."""
+        data = b.data
+        if data.padded_position is not None and b.window and len(b.window) == 3:
+            depths = data.padded_position[:, 0] - b.window[0].pad_before
+        else:
+            idx = data.input_index
+            if data.source_index is not None:
+                idx = np.where(idx[:, :1] >= 0, idx, data.source_index)
+            depths = idx[idx[:, 0] >= 0][:, 2] if idx.shape[1] == 5 else np.zeros(0, int)
+        x = layer_input(self.result, self.unit.layer)
+        return sorted({int(d) for d in depths if 0 <= d < x.shape[2]})
+
+    def _fit_depth(self, b: Breakdown) -> None:
+        """A volume's input: the slider over its depth, at the middle of what the unit reads."""
+        x = layer_input(self.result, self.unit.layer)
+        if x.ndim != 5:
+            self.depth.fit(None)
+            return
+        self.depth.fit(x.shape[2])
+        depths = self._term_depths(b)
+        if depths:
+            self.depth.set_value(depths[len(depths) // 2])
+
     def _draw_map(self) -> None:
         b = self.breakdown
         x = None if b is None else layer_input(self.result, self.unit.layer)
@@ -309,18 +361,24 @@ class ComputeView(QWidget):
         channel = self.channel_box.currentData()
         source = "input" if self.unit.layer == 0 else \
             f"{self.result.layers[self.unit.layer - 1].label} output"
+        volume = x.ndim == 5
+        depth = self.depth.value if volume else None
         if x.ndim >= 3:
             if channel is None:
                 self.map.clear()
                 return
-            plane = x[batch, channel]
-            where = f"{source}[{batch}, {channel}]"
+            plane = x[batch, channel] if not volume else x[batch, channel, depth]
+            where = f"{source}[{batch}, {channel}]" if not volume else \
+                f"{source}[{batch}, {channel}, {depth}]"
         else:  # a vector (N, F)
             plane = x[batch]
             where = f"{source}[{batch}]"
         plane = np.atleast_2d(plane) if plane.ndim <= 2 else plane.reshape(-1, plane.shape[-1])
         one_d = x.ndim == 3 or x.ndim == 2
         pads = [(w.pad_before, w.pad_after) for w in b.window]
+        depth_pad = pads[0][0] if volume and len(pads) == 3 else 0
+        if volume:
+            pads = pads[1:]
         if one_d:
             pads = [(0, 0)] + (pads or [(0, 0)])
         pads = (pads + [(0, 0), (0, 0)])[:2]
@@ -334,9 +392,17 @@ class ComputeView(QWidget):
             pos = None
             if data.padded_position is not None:
                 pos = tuple(int(p) for p in data.padded_position[i])
+                if volume and len(pos) == 3:  # on the slice shown only
+                    if pos[0] - depth_pad != depth:
+                        continue
+                    pos = pos[1:]
             elif data.input_index[i, 0] >= 0:
                 pos = tuple(int(p) for p in data.input_index[i, 2:] if x.ndim >= 3) or (
                     int(data.input_index[i, -1]),)
+                if volume and len(pos) == 3:
+                    if pos[0] != depth:
+                        continue
+                    pos = pos[1:]
             if pos is None:
                 continue
             if len(pos) == 1:
@@ -350,13 +416,23 @@ class ComputeView(QWidget):
         if b.reduce == "max" and b.flat_index is not None and b.kind != "max_unpool":
             w = plane.shape[-1]
             r, c = divmod(int(b.flat_index), w)
-            winner = (r + pads[0][0], c + pads[1][0])
+            if volume:  # a flat index into (D, H, W): on this slice or not at all
+                d, rest = divmod(int(b.flat_index), plane.shape[0] * w)
+                r, c = divmod(rest, w)
+            if not volume or d == depth:
+                winner = (r + pads[0][0], c + pads[1][0])
         if b.window:
             caption = self.tr("What {layer} reads: {where}, with its padding (grey); the "
                               "window is outlined.").format(layer=b.layer, where=where)
         else:
             caption = self.tr("What {layer} reads: {where}; the values it uses are "
                               "outlined.").format(layer=b.layer, where=where)
+        if volume:
+            depths = self._term_depths(b)
+            caption += " " + (self.tr("It reads depth slices {first} to {last}; this is slice "
+                                      "{depth}.").format(first=depths[0], last=depths[-1],
+                                                         depth=depth) if depths else
+                              self.tr("It reads no input slice, only padding."))
         (r0, r1), (c0, c1) = self._crop(padded.shape, taps, winner)
         if (r1 - r0, c1 - c0) != padded.shape:
             taps = [(r - r0, c - c0, pad) for r, c, pad in taps

@@ -22,11 +22,14 @@ def batch_count(array: np.ndarray) -> int:
     return array.shape[0] if array.ndim >= 2 else 1
 
 
-def batch_item(array: np.ndarray, batch: int) -> np.ndarray:
-    """One batch item: (C, H, W) images, (C, L) curves or (F,) a vector. Extra leading spatial
-    dimensions (C, D, H, W) show their first slice."""
+def batch_item(array: np.ndarray, batch: int, depth: int | None = None) -> np.ndarray:
+    """One batch item: (C, H, W) images, (C, L) curves or (F,) a vector. A volume
+    (C, D, H, W) shows its slice ``depth`` (the first when None); more leading spatial
+    dimensions show their first slice."""
     item = array[min(batch, array.shape[0] - 1)] if array.ndim >= 2 else array
-    if item.ndim > 3:
+    if item.ndim == 4:
+        return item[:, min(depth or 0, item.shape[1] - 1)]
+    if item.ndim > 4:
         item = item.reshape(item.shape[0], -1, *item.shape[-2:])[:, 0]
     return item
 
@@ -231,7 +234,8 @@ def unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
 # -- receptive field ------------------------------------------------------------------------------
 
 def influence(grad: np.ndarray, batch: int) -> np.ndarray:
-    """|gradient| of one batch item summed over channels: (H, W) or (1, L) for 1-D."""
+    """|gradient| of one batch item summed over channels: (D, H, W), (H, W) or (1, L) for
+    1-D."""
     g = np.abs(np.asarray(grad[batch], dtype=np.float64)).sum(axis=0)
     return g[None] if g.ndim == 1 else g
 

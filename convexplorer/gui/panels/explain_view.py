@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...model.explain import Dim, explain, footprint, group_blocks, window_dims
+from ...model.explain_more import has_explanation
 from .base import LayerChooser, Panel
 
 MAX_WINDOWS = 32  # window rows drawn in a coverage strip (first 8 and the last ones beyond)
@@ -195,7 +196,8 @@ class ExplainPanel(Panel):
             return []
         return [info for info in self.report.layers
                 if info.spec.layer_type is not None and (info.spec.layer_type.is_window
-                                                        or info.spec.layer_type.is_adaptive)]
+                                                        or info.spec.layer_type.is_adaptive
+                                                        or has_explanation(info.spec.type))]
 
     def _redraw(self) -> None:
         self.chooser.set_items([(i.index, i.label) for i in self._explainable()])
@@ -211,7 +213,8 @@ class ExplainPanel(Panel):
                 self.chooser.findData(sel) < 0:
             info = self.report.layers[sel]
             self.text.setHtml(f"<p><b>{escape(info.label)}</b> has no sliding window to "
-                              "explain. Select a convolution or pooling layer.</p>")
+                              "explain. Select a convolution, pooling, padding, normalization "
+                              "or resampling layer.</p>")
             return
         key = self.chooser.key()
         if key is None:

@@ -29,7 +29,7 @@ from ...model.objectives import check_objective
 from ...model.shapes import fmt_shape
 from ...model.spec import Objective, shown_name
 from .activations import grid_slide, unit_objective
-from .base import DIVERGING, LayerChooser, Panel, SourceBar, UnitBoxes, arrays
+from .base import DIVERGING, LayerChooser, Panel, SourceBar, UnitBoxes, arrays, depth_of
 from .channel_grid import ChannelGrid
 from .data import batch_count, batch_item
 
@@ -270,10 +270,11 @@ class GradientPanel(Panel):
             return
         name, array = current[0]
         self.source.set_batches(batch_count(array))
-        batch = self.source.batch
+        self.source.depth_slider.fit(depth_of(array))
+        batch, depth = self.source.batch, self.source.depth
         words = ("batch", "feature") if array.ndim == 2 else ("batch", "channel")
-        self.grid.set_data(batch_item(array, batch), name,
-                           (batch,) if array.ndim >= 2 else (), words)
+        self.grid.set_data(batch_item(array, batch, depth), name,
+                           (batch,) if array.ndim >= 2 else (), words, depth=depth)
 
     def _on_apply_clicked(self) -> None:
         objective = self.objective_box.objective()
@@ -285,6 +286,8 @@ class GradientPanel(Panel):
     def _on_grid_unit_double_clicked(self, channel: int, position: tuple) -> None:
         items = arrays(self.result, grads=True)
         array = [a for k, _t, _n, a in items if k == self.source.key][0]
+        if self.source.depth is not None:  # a unit of the slice shown: its depth first
+            position = (self.source.depth, *position)
         objective = unit_objective(self.source.key, array, self.source.batch, channel,
                                    tuple(position))
         if objective is not None:

@@ -2,7 +2,8 @@
 output unit. Measured, not assumed: the run back-propagates from that unit alone and every
 position with a nonzero gradient is lit; the theoretical box (from the layers' kernel sizes,
 strides, padding and dilation) is drawn on top, so dilation's holes and stride's gaps show as
-dark positions inside the box."""
+dark positions inside the box. A volume (N, C, D, H, W) shows each stage's depth slice through
+the middle of its box, and the unit's layer at the slice its slider picks."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 from ...model.explain import Box, receptive_boxes
 from ...model.shapes import fmt_shape
 from ...model.spec import Objective
-from .base import LayerChooser, MapView, Panel, UnitBoxes
+from .base import DepthSlider, LayerChooser, MapView, Panel, UnitBoxes
 from .data import hstack_rgb, influence, influence_display
 
 COLUMNS = 4
@@ -28,7 +29,10 @@ HINT = ("Click a unit in the last map (or set it above and press Show): the run 
 
 
 def box2(box: Box) -> Box:
-    """A box on a map as drawn: a 1-D box covers the one row of its 1 x L strip."""
+    """A box on a map as drawn: a 1-D box covers the one row of its 1 x L strip; a 3-D box
+    its (H, W) part, on a depth slice."""
+    if len(box) == 3:
+        return box[1:]
     return box if len(box) == 2 else ((0, 0), box[0])
 
 
@@ -52,9 +56,10 @@ class ReceptiveFieldPanel(Panel):
         self.batch_box, self.channel_box = self.units.batch_box, self.units.channel_box
         self.position_boxes = self.units.position_boxes
         self.show_button = QPushButton("Show")
+        self.depth = DepthSlider(label=self.tr("depth of the last map"))
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Unit of:"))
-        for w in (self.chooser, self.units, self.show_button):
+        for w in (self.chooser, self.units, self.show_button, self.depth):
             bar.addWidget(w)
         bar.addStretch(1)
         self.plot = pg.GraphicsLayoutWidget()
@@ -68,6 +73,7 @@ class ReceptiveFieldPanel(Panel):
         layout.addWidget(self.summary)
         self.chooser.keyChanged.connect(lambda _k: self.refresh())
         self.units.changed.connect(self.refresh)
+        self.depth.changed.connect(self.refresh)
         self.show_button.clicked.connect(self._on_show_clicked)
         self.plot.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
 
@@ -87,10 +93,13 @@ class ReceptiveFieldPanel(Panel):
         self.chooser.blockSignals(False)
         self.units.fit(result.layers[layer].output_shape)
         self.units.set_unit(obj.batch, obj.channel, obj.position)
+        if len(obj.position) == 3:
+            self.depth.fit(result.layers[layer].output_shape[2])
+            self.depth.set_value(obj.position[0])
 
     def _fill_chooser(self, result) -> None:
         self.chooser.set_items([(lr.index, f"{lr.label}  {fmt_shape(lr.output_shape)}")
-                                for lr in result.layers if len(lr.output_shape) in (3, 4)])
+                                for lr in result.layers if len(lr.output_shape) in (3, 4, 5)])
 
     # -- the unit and its stages ----------------------------------------------------------------
     def unit(self) -> Objective | None:
@@ -124,7 +133,9 @@ class ReceptiveFieldPanel(Panel):
             self._set_stages([])
             self.summary.setText("No layer has a spatial output (N, C, H, W) or (N, C, L).")
             return
-        self.units.fit(self.result.layers[key].output_shape)
+        shape = self.result.layers[key].output_shape
+        self.units.fit(shape)
+        self.depth.fit(shape[2] if len(shape) == 5 else None)
         obj = self._shown_unit()
         b, c = self.units.batch, self.units.channel
         stages = []
@@ -133,13 +144,22 @@ class ReceptiveFieldPanel(Panel):
             grads = [("input", self.result.grad_input)] + [
                 (lr.label, lr.grad_output) for lr in self.result.layers[:obj.layer]]
             for (name, grad), box in zip(grads, boxes):
-                if grad is not None and grad.ndim in (3, 4) and box is not None:
+                if grad is not None and grad.ndim in (3, 4, 5) and box is not None:
                     strength = influence(grad, obj.batch)
-                    stages.append({"name": name, "strength": strength, "box": box,
-                                   "nonzero": int((strength > 0).sum())})
+                    stage = {"name": name, "strength": strength, "plane": strength,
+                             "box": box, "nonzero": int((strength > 0).sum())}
+                    if strength.ndim == 3:  # a volume: the slice through the box's middle
+                        stage["depth"] = (box[0][0] + box[0][1]) // 2
+                        stage["plane"] = strength[stage["depth"]]
+                    stages.append(stage)
         lr = self.result.layers[key]
-        stages.append({"name": lr.label, "pick": lr.activation[b, c],
-                       "unit": obj.position if obj is not None else None})
+        pick = lr.activation[b, c]
+        unit = obj.position if obj is not None else None
+        if pick.ndim == 3:  # a volume: the slice the slider picks, the unit on its own
+            depth = self.depth.value
+            pick = pick[depth]
+            unit = tuple(unit[1:]) if unit is not None and unit[0] == depth else None
+        stages.append({"name": lr.label, "pick": pick, "unit": unit})
         self._set_stages(stages)
         self.summary.setText(self._describe(obj, stages) if obj is not None else HINT)
 
@@ -159,11 +179,15 @@ class ReceptiveFieldPanel(Panel):
                     y, x = ((0,) * (2 - len(st["unit"]))) + tuple(st["unit"])
                     view.add_rect(y, x, 1, 1, "#ff1744", 3)
                 continue
-            strength = st["strength"]
+            strength = st["plane"]
             view.set_map(influence_display(strength), "magma", (0.0, 1.0))
             view.set_overlay(box_overlay(strength, st["box"]))
-            view.set_title(self.tr("{layer}<br>{count} influencing").format(
-                layer=escape(st["name"]), count=st["nonzero"]))
+            if "depth" in st:
+                view.set_title(self.tr("{layer}<br>{count} influencing; depth {depth}").format(
+                    layer=escape(st["name"]), count=st["nonzero"], depth=st["depth"]))
+            else:
+                view.set_title(self.tr("{layer}<br>{count} influencing").format(
+                    layer=escape(st["name"]), count=st["nonzero"]))
             (y0, y1), (x0, x1) = box2(st["box"])
             view.add_rect(y0, x0, y1 - y0 + 1, x1 - x0 + 1, "#00e5ff", 2)
 
@@ -176,7 +200,8 @@ class ReceptiveFieldPanel(Panel):
             box = st["box"]
             area = int(np.prod([hi - lo + 1 for lo, hi in box]))
             spans = " x ".join(f"{lo}\u2013{hi}" for lo, hi in box)
-            inside = st["strength"][tuple(slice(lo, hi + 1) for lo, hi in box2(box))]
+            inside = st["strength"][tuple(slice(lo, hi + 1) for lo, hi in
+                                          (box if len(box) == 3 else box2(box)))]
             dark = area - int((inside > 0).sum())
             lines.append(f"{escape(st['name'])}: {st['nonzero']} positions with nonzero "
                          f"gradient; box {spans} ({area} positions)"
@@ -196,6 +221,8 @@ class ReceptiveFieldPanel(Panel):
             return
         values = self.stages[-1]["pick"]
         position = hit if values.ndim == 2 else hit[1:]
+        if self.depth.depth is not None:  # a slice of a volume: its depth first
+            position = (self.depth.value, *position)
         self.units.set_unit(self.units.batch, self.units.channel, position)
         self._on_show_clicked()
 

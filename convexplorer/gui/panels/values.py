@@ -24,7 +24,7 @@ from ...engine.printing import PrintError, TensorRef, available, tensor_ref
 from ...model.shapes import fmt_shape
 from ...model.spec import Unit
 from ...model.torch_text import element_formatter, model_str_from_report, scalar_str
-from .base import COLORMAPS, DIVERGING, LayerChooser, Panel, lut
+from .base import COLORMAPS, DIVERGING, DepthSlider, LayerChooser, Panel, lut
 from .compute_view import ComputeView
 from .values_table import ValuesTable
 
@@ -46,9 +46,11 @@ def lead_words(ref: TensorRef, layer_type: str | None, rank: int) -> list[str]:
     if ref.what in ("weight", "grad_weight") and layer_type and "Conv" in layer_type:
         words = (["in channel", "out channel"] if "Transpose" in layer_type
                  else ["out channel", "in channel"])
-        return words[:lead]
+        return (words + ["kernel depth"])[:lead]
     if ref.what in ("weight", "bias", "grad_weight", "grad_bias"):
         return [f"dim {d}" for d in range(lead)]
+    if rank == 5:  # a volume (N, C, D, H, W): the table shows one depth slice
+        return ["batch", "channel", "depth"]
     return ["batch", "channel"][:lead] + [f"dim {d}" for d in range(2, lead)]
 
 
@@ -97,6 +99,8 @@ class ValuesPanel(Panel):
         self.what_box.setToolTip(self.tr("Which tensor: the output, the weight and bias, their "
                                          ".grad after backward, or a max pool's indices."))
         self.lead_boxes = [QSpinBox() for _ in range(3)]
+        # a volume's (or a 3-D kernel's) depth: the third lead box, also as a slider
+        self.depth_slider = DepthSlider()
         self.cmap_box = QComboBox()
         self.cmap_box.addItems(list(COLORMAPS))
         self.cmap_box.setToolTip(self.tr("Colour map of the cells. The diverging map keeps 0 "
@@ -107,6 +111,7 @@ class ValuesPanel(Panel):
         top.addWidget(self.what_box)
         for box in self.lead_boxes:
             top.addWidget(box)
+        top.addWidget(self.depth_slider)
         top.addStretch(1)
 
         self.mode_buttons = QButtonGroup(self)
@@ -167,6 +172,8 @@ class ValuesPanel(Panel):
         self.what_box.currentIndexChanged.connect(self._on_what_changed)
         for box in self.lead_boxes:
             box.valueChanged.connect(self._on_lead_changed)
+        self.depth_slider.changed.connect(
+            lambda: self.lead_boxes[2].setValue(self.depth_slider.value))
         self.cmap_box.currentTextChanged.connect(self._on_cmap_changed)
         self.mode_buttons.idClicked.connect(lambda _i: self.refresh())
         self.table.cellPicked.connect(self._on_cell_picked)
@@ -310,7 +317,7 @@ class ValuesPanel(Panel):
                                                          a.shape[:lead]))
         for j, box in enumerate(self.lead_boxes):
             box.blockSignals(True)
-            box.setVisible(j < lead)
+            box.setVisible(j < min(lead, 2))  # a third index: the depth slider below
             if j < lead:
                 box.setPrefix(f"{words[j]} ")
                 box.setMaximum(a.shape[j] - 1)
@@ -318,6 +325,10 @@ class ValuesPanel(Panel):
                 box.setToolTip(self.tr("Index {index} of the tensor: which slice the table "
                                        "shows.").format(index=j))
             box.blockSignals(False)
+        self.depth_slider.fit(a.shape[2] if lead == 3 else None)
+        if lead == 3:
+            self.depth_slider.title.setText(words[2])
+            self.depth_slider.set_value(self.lead[2])
 
     def _draw_table(self) -> None:
         a = self.ref.array
