@@ -159,8 +159,8 @@ def _npy_header(path: Path, fh) -> _NpyHeader:
     listed = "[" + ", ".join(fmt_number(s) for s in shape[:8]) + (", ..." if len(shape) > 8
                                                                  else "") + "]"
     if not 2 <= len(shape) <= 5 or any(s < 0 for s in shape):
-        raise InputError(f"{shown}: array has shape {listed}; expected (N, C, L) or "
-                         "(N, C, H, W), with the batch dimension first")
+        raise InputError(f"{shown}: array has shape {listed}; expected (N, C, L), "
+                         "(N, C, H, W) or (N, C, D, H, W), with the batch dimension first")
     size = math.prod(shape)
     if size == 0:
         raise InputError(f"{shown}: array is empty (shape {listed})")

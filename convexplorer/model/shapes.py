@@ -162,7 +162,7 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
         report.input_problems.append(Problem(
             None, "input", "shape",
             f"shape {list(input_shape)} is not valid: it needs 2 or more whole sizes, each at "
-            "least 1", "give (N, C, L) or (N, C, H, W), e.g. [1, 1, 28, 28]"))
+            "least 1", "give (N, C, L), (N, C, H, W) or (N, C, D, H, W), e.g. [1, 1, 28, 28]"))
     elif math.prod(input_shape) >= TOO_MANY:
         report.input_problems.append(Problem(
             None, "input", "shape", f"shape {list(input_shape)} has {math.prod(input_shape):.3g} "

@@ -135,7 +135,7 @@ def _npy(tmp_path, arr, name="bad.npy"):
     (lambda d: _write(d / "text.npy", b"hello"), ["text.npy: not a readable .npy array"]),
     (lambda d: _npy(d, np.array(["a", "b"])), ["dtype <U1 is not numeric", "float32"]),
     (lambda d: _npy(d, np.array([1 + 2j, 3j])), ["is not numeric"]),
-    (lambda d: _npy(d, np.zeros(5)), ["shape [5]", "expected (N, C, L) or (N, C, H, W)"]),
+    (lambda d: _npy(d, np.zeros(5)), ["shape [5]", "expected (N, C, L), (N, C, H, W) or (N, C, D, H, W)"]),
     (lambda d: _npy(d, np.zeros((1,) * 6)), ["shape [1, 1, 1, 1, 1, 1]", "batch dimension"]),
     (lambda d: _npy(d, np.zeros((1, 0, 4))), ["array is empty"]),
     (lambda d: _npy(d, np.array([[np.nan, 1.0]])), ["NaN or infinite"]),
@@ -166,3 +166,10 @@ def test_bad_shapes_and_sizes():
 def test_image_size_needs_an_existing_file():
     with pytest.raises(InputError, match="no such image file"):
         input_shape(InputSpec("image", path="nowhere.png", size=(4, 4)))
+
+
+def test_a_volume_npy_is_read_as_it_is(tmp_path):
+    arr = np.arange(2 * 3 * 4 * 5 * 6, dtype=np.float32).reshape(2, 3, 4, 5, 6)
+    path = _npy(tmp_path, arr)
+    out = load_input_file(path)
+    assert out.shape == (2, 3, 4, 5, 6) and np.array_equal(out, arr)

@@ -189,3 +189,25 @@ def test_parse_numbers():
             parse_numbers(bad, True)
     with pytest.raises(ValueError):
         parse_numbers("nan", False)
+
+
+def test_random_volume_input_and_a_conv3d(qtbot, window):
+    panel = window.input_panel
+    panel.source.setFocus()
+    qtbot.keyClicks(panel.source, "Random")
+    edit = panel.random_shape
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "1, 1, 4, 10, 10")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.pipeline.config.input.shape == (1, 1, 4, 10, 10)
+    assert "torch.Size([1, 1, 4, 10, 10])" in panel.shape_label.text()
+    problem = window.report.layers[0].problems[0]  # Conv2d on a volume: says what to use
+    assert "Conv3d for a volume (N, C, D, H, W)" in problem.fix
+    while window.pipeline.config.layers:  # an empty stack, then a Conv3d from the palette
+        window.pipeline.select(0)
+        window.remove_layer()
+    palette_add(qtbot, window, "Conv3d")
+    assert shapes_row(window, 0)["Output shape"] == "torch.Size([1, 8, 2, 8, 8])"
+    qtbot.waitUntil(lambda: window.last_result is not None and
+                    window.last_result.layers[0].activation.shape == (1, 8, 2, 8, 8))
