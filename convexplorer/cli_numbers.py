@@ -107,11 +107,11 @@ def _model_text(args, config) -> str:
 
 
 def parse_unit(text: str, config):
-    """``LAYER:B:C[:I[,J]]`` -> a Unit (LAYER a name, index or 'input')."""
+    """``LAYER:B:C[:I[,J[,K]]]`` -> a Unit (LAYER a name, index or 'input')."""
     from .model.spec import Unit
 
-    usage = ("--unit: use LAYER:BATCH:CHANNEL[:I[,J]], e.g. conv1:0:3:4,7 or 0:0:1:2; "
-             "got {text!r}.")
+    usage = ("--unit: use LAYER:BATCH:CHANNEL[:I[,J[,K]]], e.g. conv1:0:3:4,7 or 0:0:1:2 (a "
+             "volume: D,H,W); got {text!r}.")
     parts = text.split(":")
     if len(parts) not in (3, 4):
         raise CliError(usage.format(text=text), EXIT_USAGE)
@@ -195,7 +195,7 @@ def add_parsers(sub) -> None:
                                        "window and the kernel, with the run's numbers")
     c.add_argument("config", help="config file (JSON)")
     c.add_argument("--unit", required=True,
-                   help="LAYER:BATCH:CHANNEL[:I[,J]], e.g. conv1:0:3:4,7 (LAYER: "
+                   help="LAYER:BATCH:CHANNEL[:I[,J[,K]]], e.g. conv1:0:3:4,7 (LAYER: "
                         f"{LAYER_HELP})")
     c.add_argument("--input", help="input file instead of the config's")
     c.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the config's)")

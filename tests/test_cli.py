@@ -40,6 +40,9 @@ def expected_png_size(shape) -> tuple[int, int]:
     if len(item) == 2:  # (C, L): one strip per channel, 1-pixel gaps
         c, length = item
         return length, c * (STRIP_HEIGHT + 1) - 1
+    if len(item) == 4:  # a volume (C, D, H, W): a row per channel, its depth slices across
+        c, d, h, w = item
+        return d * (w + 1) - 1, c * (h + 1) - 1
     c, h, w = item[0], item[-2], item[-1]
     cols = math.ceil(math.sqrt(c))
     rows = math.ceil(c / cols)
@@ -284,3 +287,23 @@ def test_module_entry_point_matches_main_py():
     proc = subprocess.run([sys.executable, "-m", "convexplorer", "run", "--help"], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "--objective" in proc.stdout and "--out" in proc.stdout
+
+
+def test_run_a_volume_writes_its_slices(tmp_path):
+    out = tmp_path / "vol"
+    assert cli.main(["run", str(EXAMPLES / "volume_conv3d.json"), "--out", str(out)]) == 0
+    check_summary(out, ["Conv3d", "BatchNorm3d", "ReLU", "MaxPool3d", "Conv3d",
+                        "ConvTranspose3d"])  # the activation PNGs: channels x depth slices
+    assert cli.main(["run", str(EXAMPLES / "volume_conv3d.json"), "--out", str(out),
+                     "--channel-pngs"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    conv1 = summary["layers"][0]
+    assert conv1["output_shape"] == [1, 4, 6, 12, 12]
+    pngs = sorted(p.name for p in (out / "00_conv1_channels").iterdir())
+    assert len(pngs) == 4 * 6 and "activation_c3_d5.png" in pngs
+    act = np.load(out / conv1["files"]["activation"])
+    img = np.asarray(Image.open(out / "00_conv1_channels" / "activation_c1_d2.png"))
+    assert img.shape == (12, 12)
+    # the slice's largest value is the brightest pixel (the channel's own range)
+    y, x = np.unravel_index(np.argmax(act[0, 1, 2]), (12, 12))
+    assert img[y, x] == img.max()

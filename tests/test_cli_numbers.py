@@ -146,3 +146,14 @@ def test_compute_json_is_strict_json():
     assert data == {"value": "-inf", "terms": [{"product": "nan"}], "bias": None,
                     "unit": [0, 1]}
     json.dumps(data, allow_nan=False)  # raises on a non-finite number
+
+
+def test_compute_a_unit_of_a_volume(capsys):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[1] / "resources" / "examples" / "volume_conv3d.json"
+    assert main(["compute", str(config), "--unit", "conv1:0:1:2,3,4", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["unit"] == [0, 1, 2, 3, 4] and len(doc["terms"]) == 27
+    assert [w["axis"] for w in doc["window"]] == ["D", "H", "W"]
+    assert abs(doc["difference"]) < 1e-5

@@ -87,7 +87,9 @@ def channel_grid(item: np.ndarray, per_channel: bool = False) -> np.ndarray:
     item = np.asarray(item)
     if item.ndim == 1:
         item = item[None]
-    if item.ndim > 3:  # (C, D, H, W) and beyond: show the first slice of extra dimensions
+    if item.ndim == 4:  # a volume (C, D, H, W): a row per channel, its depth slices across
+        return _volume_grid(item, per_channel)
+    if item.ndim > 4:  # beyond: show the first slice of extra dimensions
         item = item.reshape(item.shape[0], -1, *item.shape[-2:])[:, 0]
     whole = None if per_channel else _range(item)
     if item.ndim == 2:  # (C, L): strips
@@ -110,6 +112,20 @@ def channel_grid(item: np.ndarray, per_channel: bool = False) -> np.ndarray:
     return out
 
 
+def _volume_grid(item: np.ndarray, per_channel: bool) -> np.ndarray:
+    """(C, D, H, W) as one image: channel c's depth slices 0..D-1 side by side in row c."""
+    c, d, h, w = item.shape
+    whole = None if per_channel else _range(item)
+    out = np.empty((c * (h + 1) - 1, d * (w + 1) - 1, 3), dtype=np.uint8)
+    out[:] = GAP_VALUE
+    for ch in range(c):
+        lo, hi = whole or _range(item[ch])
+        for z in range(d):
+            out[ch * (h + 1):ch * (h + 1) + h, z * (w + 1):z * (w + 1) + w] = \
+                LUT[levels(item[ch, z], lo, hi)]
+    return out
+
+
 def save_png(rgb: np.ndarray, path: str | Path) -> None:
     from PIL import Image
 
@@ -125,7 +141,8 @@ def save_activation_png(array: np.ndarray, path: str | Path, batch: int = 0,
 def save_channel_pngs(
     array: np.ndarray, folder: str | Path, stem: str, batch: int = 0
 ) -> list[Path]:
-    """Each channel of ``array[batch]`` as its own PNG (grayscale scaled to its own range)."""
+    """Each channel of ``array[batch]`` as its own PNG (grayscale scaled to its own range); a
+    volume's channel as one PNG per depth slice (``STEM_cC_dD.png``), on the channel's range."""
     from PIL import Image
 
     folder = Path(folder)
@@ -137,6 +154,13 @@ def save_channel_pngs(
         data = item[ch]
         if data.ndim == 1:
             data = data[None]
+        if data.ndim == 3:
+            lo, hi = _range(data)
+            for z in range(data.shape[0]):
+                p = folder / f"{stem}_c{ch}_d{z}.png"
+                Image.fromarray(levels(data[z], lo, hi)).save(p)
+                paths.append(p)
+            continue
         img = levels(data, *_range(data))
         p = folder / f"{stem}_c{ch}.png"
         Image.fromarray(img).save(p)
