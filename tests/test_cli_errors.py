@@ -90,7 +90,7 @@ CASES = {
         ["--input", "o.npy: not a readable .npy array"]),
     "npy of the wrong shape": (
         lambda d: ["run", write(d, GOOD), "--input", npy(d, np.zeros(5, np.float32), "s.npy")],
-        2, ["s.npy: array has shape [5]; expected (N, C, L) or (N, C, H, W)"]),
+        2, ["s.npy: array has shape [5]; expected (N, C, L), (N, C, H, W) or (N, C, D, H, W)"]),
     "npy of the wrong rank for the first layer": (
         lambda d: ["run", write(d, GOOD), "--input", npy(d, np.zeros((1, 1, 8), np.float32),
                                                          "r.npy")], 2,

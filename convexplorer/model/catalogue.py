@@ -552,5 +552,20 @@ def layer_type(name: str) -> LayerType:
     return CATALOGUE[name]
 
 
+TYPES_SHOWN = 8  # type names a message lists at most (there are over 60)
+SOME_TYPES = "{names}, and {more} more (docs/cli.md lists them all)"
+
+
+def some_types(near: str | None = None, most: int = TYPES_SHOWN) -> str:
+    """A few type names for a message: those closest to ``near`` (a misspelt name), else the
+    first of the catalogue, in catalogue order, and how many more there are."""
+    import difflib
+
+    names = list(CATALOGUE)
+    close = set(difflib.get_close_matches(near, names, n=most, cutoff=0.6)) if near else set()
+    shown = [n for n in names if n in close] or names[:most]
+    return SOME_TYPES.format(names=", ".join(shown), more=len(names) - len(shown))
+
+
 def types_in_group(group: str) -> list[LayerType]:
     return [t for t in CATALOGUE.values() if t.group == group]

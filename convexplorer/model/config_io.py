@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import locks
-from .catalogue import CATALOGUE
+from .catalogue import CATALOGUE, some_types
 from .files import FileProblem, read_regular, short_path
 from .limits import (
     MAX_CONFIG_BYTES,
@@ -203,14 +203,13 @@ def layer_from_dict(d: Any, index: int, where: str = "") -> LayerSpec:
     if not isinstance(d, dict):
         raise ConfigError(f"{prefix} must be an object like {{\"type\": \"Conv2d\", ...}}")
     type_name = d.get("type")
-    known = ", ".join(CATALOGUE)
     if type_name is None:
-        raise ConfigError(f"{prefix}: missing \"type\"; known types: {known}")
+        raise ConfigError(f"{prefix}: missing \"type\"; known types: {some_types()}")
     if not isinstance(type_name, str):
         raise ConfigError(NOT_A_NAME.format(where=prefix, value=_show(type_name)))
     if type_name not in CATALOGUE:
         raise ConfigError(f"{prefix}: unknown layer type {_show(type_name)}; "
-                          f"known types: {known}")
+                          f"known types: {some_types(type_name[:100])}")
     lt = CATALOGUE[type_name]
     name = d.get("name")
     if name is not None and not isinstance(name, str):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalogue import CATALOGUE, LayerType, Param
+from .catalogue import CATALOGUE, LayerType, Param, some_types
 from .import_notes import WINDOW, Note, NoteError, note, where
 from .pytorch_gaps import (
     SIZES_1D,
@@ -247,7 +247,7 @@ def import_text(text: str, shape=None, *, name: str | None = None,
         if not parsed.modules:
             raise ImportError_(note("no_modules"), notes)
         found = ", ".join(dict.fromkeys(raw.type for raw in parsed.modules))
-        raise ImportError_(note("no_supported", found=found, supported=", ".join(CATALOGUE)))
+        raise ImportError_(note("no_supported", found=found, supported=some_types()))
     specs = _dedupe(specs, notes)
     if parsed.kind == "print":
         specs = _link_unpools(specs, notes)

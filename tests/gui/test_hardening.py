@@ -198,7 +198,8 @@ def test_npy_of_the_wrong_dtype_or_shape_is_shown_on_the_input_field(qtbot, wind
     qtbot.keyClicks(panel.source, ".npy")
     assert panel.pages.currentIndex() == 3
     for path, words in ((complex_npy, "dtype complex64 is not numeric; save float32 values"),
-                        (flat_npy, "array has shape [28]; expected (N, C, L) or (N, C, H, W)")):
+                        (flat_npy, "array has shape [28]; expected (N, C, L), (N, C, H, W) "
+                                   "or (N, C, D, H, W)")):
         panel.npy_path.setFocus()
         panel.npy_path.selectAll()
         qtbot.keyClicks(panel.npy_path, str(path))
