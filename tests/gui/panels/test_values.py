@@ -254,3 +254,27 @@ def test_every_layer_type_explains_its_values_in_the_window(qtbot):
                 assert values.compute.header.text().startswith(f"<b>{lr.label} output[")
         window.close()  # an exception in a panel fails the test (pytest-qt's excepthook)
     assert seen == set(CATALOGUE)
+
+
+def test_prelu_weight_and_its_grad_are_listed_as_torch_prints_them(qtbot):
+    from convexplorer.model.spec import Config, InputSpec, LayerSpec
+
+    layers = (LayerSpec.make("Conv2d", "conv", out_channels=3, kernel_size=3),
+              LayerSpec.make("PReLU", "act", num_parameters=3, init=0.1))
+    config = Config(layers=layers, input=InputSpec(shape=(1, 1, 5, 5)))
+    window = open_window(qtbot, config, sync=True)
+    values = panel_of(window, ValuesPanel)
+    window.tabs.setCurrentWidget(values)
+    x, mods, outs = torch_run(window)
+    outs[-1].sum().backward()  # the default objective: the sum of the last output
+    window.pipeline.select(1)
+    whats = [values.what_box.itemData(i) for i in range(values.what_box.count())]
+    assert whats == ["output", "weight", "grad_output", "grad_weight"]
+    qtbot.mouseClick(values.mode_buttons.button(1), Qt.MouseButton.LeftButton)
+    values.what_box.setCurrentIndex(values.what_box.findData("weight"))
+    assert values.text.toPlainText() == str(mods[1].weight)  # Parameter containing: ...
+    values.what_box.setCurrentIndex(values.what_box.findData("grad_weight"))
+    assert values.text.toPlainText() == str(mods[1].weight.grad)
+    qtbot.mouseClick(values.mode_buttons.button(0), Qt.MouseButton.LeftButton)
+    assert ".weight.grad.norm() = " in values.caption.text()
+    window.close()
