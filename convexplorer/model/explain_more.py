@@ -153,7 +153,7 @@ def _upsample(info: LayerInfo) -> list[Section]:
             ins = [f"{i0}/{i1}" for i0, i1, *_ in (linear(o, n, scale, align) for o in shown)]
         else:
             sec.text.append(UPSAMPLE_NEAREST.format(scale=f"{float(scale):.6g}", axis=axis))
-            ins = [str(nearest(o, n, out, scale)) for o in shown]
+            ins = [str(nearest(o, n, out, scale, len(axes) == 2)) for o in shown]
         sec.text.append(UPSAMPLE_EXAMPLE.format(axis=axis, outs=", ".join(map(str, shown)),
                                                 ins=", ".join(ins)))
     return [sec]
@@ -236,7 +236,8 @@ def _back_upsample(info: LayerInfo, box: Box) -> Box:
         if interp:
             out.append((linear(lo, n, scale, align)[0], linear(hi, n, scale, align)[1]))
         else:
-            out.append((nearest(lo, n, o, scale), nearest(hi, n, o, scale)))
+            shortcuts = len(box) == 2
+            out.append((nearest(lo, n, o, scale, shortcuts), nearest(hi, n, o, scale, shortcuts)))
     return tuple(out)
 
 

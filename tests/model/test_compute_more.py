@@ -250,3 +250,26 @@ def test_lp_pool_units_match_torch(case, kind, data):
 @given(unflatten_case(), DATA, st.data())
 def test_unflatten_units_match_torch(case, kind, data):
     run_and_check(data, *case, kind)
+
+
+def test_nearest_upsampling_has_shortcuts_in_2d_only():
+    """torch's 2-D nearest kernel copies position // 2 when the output is exactly twice the
+    input; its 1-D and 3-D kernels take floor(position / scale_factor) there too."""
+    from convexplorer.engine.run import run
+    from convexplorer.model.compute import compute_unit
+    from convexplorer.model.shapes import infer
+    from convexplorer.model.spec import Config, InputSpec, LayerSpec
+
+    for rank, want in ((3, [0, 0, 0, 1]), (4, [0, 0, 1, 1]), (5, [0, 0, 0, 1])):
+        shape = (1, 1) + (1,) * (rank - 3) + (2,)
+        scale = (1.0,) * (rank - 3) + (2.3,) if rank > 3 else 2.3
+        layers = (LayerSpec.make("Upsample", scale_factor=scale),)
+        x = np.array([10.0, 20.0], np.float32).reshape(shape)
+        result = run(Config(layers=layers, input=InputSpec(shape=shape)), input_array=x)
+        y = result.layers[0].activation
+        assert (y.reshape(-1) == x.reshape(-1)[want]).all(), rank
+        info = infer(layers, shape).layers[0]
+        for o in range(4):
+            unit = (0, 0) + (0,) * (rank - 3) + (o,)
+            bd = compute_unit(info, x, y, {}, unit)
+            assert bd.recomputed == bd.value and bd.terms[0].input_index[-1] == want[o]
