@@ -233,10 +233,10 @@ def _infer_layer(info: LayerInfo, lt: LayerType, shape, report: ShapeReport, poo
     if auto is not None:
         arriving = auto_value(auto.name, shape)
         what = "features" if auto.name == "in_features" else "channels"
-        if auto.name == "normalized_shape":
+        if auto.name == "normalized_shape":  # pinned, LayerNorm's rule checks it
             if not spec.is_set(auto.name):
                 kw[auto.name] = arriving
-        elif spec.is_set(auto.name):  # (a pinned normalized_shape: its rule checks it)
+        elif spec.is_set(auto.name):
             if kw[auto.name] != arriving:
                 raise _Fail(auto.name, f"{auto.name}={kw[auto.name]} but the previous layer gives "
                                        f"{arriving} {what}",
