@@ -226,3 +226,22 @@ def test_every_layer_type_explains_its_values_in_the_window(qtbot):
                 assert values.compute.header.text().startswith(f"<b>{lr.label} output[")
         window.close()  # an exception in a panel fails the test (pytest-qt's excepthook)
     assert seen == set(CATALOGUE)
+
+
+def test_a_picked_value_is_ready_in_the_receptive_field_tab(qtbot):
+    from convexplorer.gui.panels.receptive import ReceptiveFieldPanel
+
+    window = open_window(qtbot, load_config(example_path("tutorial_conv2d_stack.json")),
+                         sync=True)
+    values = panel_of(window, ValuesPanel)
+    window.tabs.setCurrentWidget(values)
+    window.pipeline.select(2)
+    click_cell(qtbot, values.table, 1, 1)
+    unit = window.pipeline.unit
+    assert unit.layer == 2
+    receptive = panel_of(window, ReceptiveFieldPanel)
+    window.tabs.setCurrentWidget(receptive)
+    assert receptive.chooser.key() == 2
+    assert (receptive.units.batch, receptive.units.channel, receptive.units.position) == (
+        unit.batch, unit.channel, unit.position)
+    window.close()
