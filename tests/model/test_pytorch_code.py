@@ -214,10 +214,11 @@ class Net(nn.Module):
         return self.fc1(torch.flatten(x, 1))
 """)
     assert r.config.name == "Net"
-    assert [s.name for s in r.config.layers] == ["conv1", "pool", "fc1"]
-    assert r.config.layers[2].kwargs == {"in_features": 400, "out_features": 120}
+    # forward() is read: its F.relu and torch.flatten are layers, in the order it runs
+    assert [s.name for s in r.config.layers] == ["conv1", "relu1", "pool", "flatten1", "fc1"]
+    assert r.config.layers[4].kwargs == {"in_features": 400, "out_features": 120}
     assert r.input_shape == (1, 3, 32, 32)  # 3 channels: CIFAR's size comes first
-    assert any("forward() is not read" in n and "F.relu" in n for n in r.notes)
+    assert any("forward() of Net was read" in n for n in r.notes)
 
 
 def test_unsupported_unknown_and_non_literal_are_notes():
