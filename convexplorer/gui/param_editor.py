@@ -126,7 +126,9 @@ class ParamEditor(QFrame):
             self.mode = QComboBox(self)
             self.mode.addItems([NUMBER] + [repr(c) for c in p.choices])
             self.mode.setToolTip("numbers, 'same' or 'valid'")
-            self.mode.setMinimumWidth(60)
+            # wide enough for its longest item ("'valid'", "number"): it was cut to "numbe"
+            self.mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            self.mode.setMinimumWidth(self.mode.sizeHint().width())
             self.mode.currentIndexChanged.connect(self._on_mode)
             layout.addWidget(self.mode)
         count = self.dims if p.is_size else 1
