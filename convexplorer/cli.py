@@ -225,6 +225,7 @@ def cmd_shapes(args) -> int:
 
 def cmd_import(args) -> int:
     from .model.config_io import save_config
+    from .model.files import FileProblem, read_regular
     from .model.import_notes import CLI, note
     from .model.pytorch_code import ImportError_, import_text
     from .model.pytorch_parse import MAX_TEXT_CHARS
@@ -234,7 +235,10 @@ def cmd_import(args) -> int:
         if size > 4 * MAX_TEXT_CHARS:  # never read a huge file to refuse it afterwards
             message = note("file_too_long", size=size, limit=MAX_TEXT_CHARS).text(CLI)
             raise CliError(f"{args.file}: {message}", EXIT_USAGE)
-        text = Path(args.file).read_text(encoding="utf-8")
+        # a regular file only: a FIFO or /dev/zero would hang or fill the memory
+        text = read_regular(args.file, 4 * MAX_TEXT_CHARS, "text file").decode("utf-8")
+    except FileProblem as exc:
+        raise CliError(f"{short_path(args.file)}: {exc}", EXIT_USAGE) from None
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read ({exc.strerror or exc})", EXIT_USAGE) from None
     except UnicodeDecodeError:
