@@ -405,9 +405,7 @@ class MainWindow(QMainWindow):
                                     merge=("param", index, name, self.form.edit_session))
 
     def _on_rename(self, index: int, name: str) -> None:
-        spec = self.pipeline.config.layers[index]
-        self.pipeline.replace_layer(index, spec.renamed(name), "rename layer",
-                                    merge=("name", index, self.form.edit_session))
+        self.pipeline.rename_layer(index, name, merge=("name", index, self.form.edit_session))
 
     def _on_input_edited(self, spec, what: str) -> None:
         self.pipeline.set_config(replace(self.pipeline.config, input=spec), f"change {what}",

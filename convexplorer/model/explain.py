@@ -381,11 +381,14 @@ def _uncovered(dims: list[Dim], pool: bool) -> Section:
     return sec
 
 
-def explain(info: LayerInfo) -> list[Section]:
-    """The explanation of one layer, in sections (empty for types it does not cover)."""
+def explain(info: LayerInfo, report: ShapeReport | None = None) -> list[Section]:
+    """The explanation of one layer, in sections (empty for types it does not cover).
+    ``report``: the stack it is in, which a merge needs to name what it joins."""
     lt = info.spec.layer_type
     if lt is None or info.output_shape is None or not info.kwargs:
         return []
+    if lt.is_merge:
+        return [] if report is None else explain_merge(info, report)
     head = Section(f"{info.label}: {fmt_shape(info.input_shape)} \u2192 "
                    f"{fmt_shape(info.output_shape)}", text=[lt.help])
     if lt.is_adaptive:
@@ -415,3 +418,73 @@ def explain(info: LayerInfo) -> list[Section]:
     sections += [s for s in (_ceil(dim) for dim in dims) if s is not None]
     sections.append(_uncovered(dims, pool=not lt.is_conv))
     return sections
+
+
+# -- merges (skip connections) ------------------------------------------------------------------
+
+JOINS = "It joins {inputs}. It has no parameters: nothing to learn, only an operation in forward()."
+CAT_SIZES = "Along dimension {dim} the sizes add up: {sizes} = {total}."
+CAT_CHANNELS = ("Along dimension 1 the sizes add up: {sizes} = {total} channels, so the next "
+                "layer's filters see both parts side by side and can mix them.")
+CAT_BACKWARD = ("Backward, the gradient is cut along the same dimension: each input gets the "
+                "slice for its own part.")
+STRETCHED = ("{name} {shape} is stretched to {out}: where its size is 1 (dimension {dims}) "
+             "torch repeats its value for every position (broadcasting).")
+GATE = ("{name} has one number per channel, which scales that channel's whole map: a gate, as "
+        "in squeeze-and-excitation.")
+RESIDUAL = ("In a residual block the layers between {skip} and this Add only learn what to add "
+            "to it: if they give zeros, the block passes its input through unchanged.")
+ADD_BACKWARD = ("Backward, the gradient of this output goes unchanged to both inputs: it "
+                "reaches {skip} directly, and through the layers in between as well (the "
+                "Gradients tab shows both paths).")
+MUL_BACKWARD = ("Backward, each input's gradient is the output's gradient times the other input "
+                "(the product rule): a gate near 0 blocks the gradient of what it multiplies.")
+
+
+def _joined(info: LayerInfo, report: ShapeReport) -> list[tuple[str, tuple[int, ...]]]:
+    """(what it is, shape) of a merge's inputs: the previous output, then ``from``'s."""
+    before = "the input" if info.index == 0 else \
+        f"{report.layers[info.index - 1].label} output"
+    out = [(before, info.input_shape)]
+    for s in info.sources:
+        src = report.layers[s] if s is not None else None
+        out.append(("the input", report.input_shape) if src is None
+                   else (f"{src.label} output", src.output_shape))
+    return out
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def explain_merge(info: LayerInfo, report: ShapeReport) -> list[Section]:
+    """What an Add, Concat or Multiply does with these shapes, and where its gradient goes."""
+    lt = info.spec.layer_type
+    out = info.output_shape
+    joined = _joined(info, report)
+    inputs = _and_list([f"{name} {fmt_shape(shape)}" for name, shape in joined])
+    head = Section(f"{info.label}: {fmt_shape(out)}", code=list(info.formula),
+                   text=[lt.help, JOINS.format(inputs=inputs)])
+    skip = joined[1][0] if len(joined) > 1 else "the earlier output"
+    if lt.name == "Concat":
+        dim = info.kwargs.get("dim", 1)
+        d = dim + len(out) if dim < 0 else dim
+        sizes = " + ".join(str(shape[d]) for _n, shape in joined)
+        head.text.append((CAT_CHANNELS if d == 1 else CAT_SIZES).format(
+            dim=d, sizes=sizes, total=out[d]))
+        head.text.append(CAT_BACKWARD)
+        return [head]
+    for name, shape in joined:
+        if tuple(shape) == tuple(out):
+            continue
+        lead = len(out) - len(shape)
+        ones = [str(k + lead) for k, n in enumerate(shape) if n == 1 and out[k + lead] != 1]
+        head.text.append(STRETCHED.format(name=name, shape=fmt_shape(shape), out=fmt_shape(out),
+                                          dims=", ".join(ones or [str(k) for k in range(lead)])))
+        if lt.name == "Multiply" and len(shape) > 2 and all(n == 1 for n in shape[2:]):
+            head.text.append(GATE.format(name=name))
+    if lt.name == "Add":
+        head.text += [RESIDUAL.format(skip=skip), ADD_BACKWARD.format(skip=skip)]
+    else:
+        head.text.append(MUL_BACKWARD)
+    return [head]
