@@ -197,18 +197,66 @@ def receptive_boxes(report: ShapeReport, layer: int,
                     position: tuple[int, ...]) -> list[Box | None]:
     """The theoretical receptive field of unit ``position`` of ``layer``'s output, on the input
     (first entry) and on the output of every layer up to ``layer`` (the last entry is the unit
-    itself). None where a stage has no matching positions (e.g. after Flatten)."""
+    itself). None where a stage has no matching positions (e.g. after Flatten) or does not lead
+    to the unit. A merge passes the box back to the previous output and to every output its
+    ``from`` names; where paths meet, the boxes are united (the smallest box holding both)."""
     boxes: list[Box | None] = [None] * (layer + 2)
-    box: Box | None = tuple((p, p) for p in position)
-    boxes[layer + 1] = box
+    boxes[layer + 1] = tuple((p, p) for p in position)
     for j in range(layer, -1, -1):
         info = report.layers[j]
+        box = boxes[j + 1]
         if box is None or info.output_shape is None or info.input_shape is None:
-            box = None
-        else:
-            box = _back(info, box)
-        boxes[j] = box
+            continue
+        if not info.sources:
+            boxes[j] = _union(boxes[j], _back(info, box))
+            continue
+        for stage, shape, offset in _merge_inputs(report, info):
+            boxes[stage] = _union(boxes[stage], _merge_back(info, box, shape, offset))
     return boxes
+
+
+def _union(a: Box | None, b: Box | None) -> Box | None:
+    if a is None or b is None or len(a) != len(b):
+        return b if a is None else a
+    return tuple((min(x0, y0), max(x1, y1)) for (x0, x1), (y0, y1) in zip(a, b))
+
+
+def _merge_inputs(report: ShapeReport, info: LayerInfo):
+    """(stage, shape, offset along Concat's dim) of a merge's inputs: stage j is the output of
+    layer j - 1 (0: the input)."""
+    shapes = [(info.index, info.input_shape)] + [
+        (0, report.input_shape) if s is None else (s + 1, report.layers[s].output_shape)
+        for s in info.sources]
+    rank = len(info.output_shape)
+    dim = info.kwargs.get("dim", 1) if info.spec.type == "Concat" else None
+    d = None if dim is None else (dim + rank if dim < 0 else dim)
+    offset = 0
+    for stage, shape in shapes:
+        yield stage, shape, offset
+        if d is not None and len(shape) == rank:
+            offset += shape[d]
+
+
+def _merge_back(info: LayerInfo, box: Box, shape, offset: int) -> Box | None:
+    """The box on one input of a merge: the same positions, index 0 where the input is
+    broadcast (size 1); for Concat along a spatial dimension, the part that is this input's."""
+    out_shape = info.output_shape
+    if len(shape) != len(box) + 2 or len(out_shape) != len(box) + 2:
+        return None
+    rank = len(out_shape)
+    dim = info.kwargs.get("dim", 1) if info.spec.type == "Concat" else None
+    d = None if dim is None else (dim + rank if dim < 0 else dim)
+    out = []
+    for k, (lo, hi) in enumerate(box):
+        n = shape[2 + k]
+        if d == 2 + k:
+            lo, hi = max(lo - offset, 0), min(hi - offset, n - 1)
+            if lo > hi:
+                return None  # the unit lies in another input's part
+        elif n == 1 and out_shape[2 + k] != 1:
+            lo = hi = 0
+        out.append((lo, hi))
+    return tuple(out)
 
 
 # -- the explanation itself ---------------------------------------------------------------------
