@@ -185,7 +185,6 @@ class ParamEditor(QFrame):
             self.ref_button.setSizePolicy(QSizePolicy.Policy.Expanding,
                                           QSizePolicy.Policy.Fixed)
             self.ref_button.setMenu(QMenu(self.ref_button))
-            self.ref_button.menu().triggered.connect(self._on_ref_toggled)
             layout.addWidget(self.ref_button, 1)
         else:
             self.refs = QComboBox(self)
@@ -291,6 +290,7 @@ class ParamEditor(QFrame):
             action.setCheckable(True)
             action.setChecked(any(r == ref for r in items))
             action.setData(ref)
+            action.triggered.connect(lambda _checked, a=action: self._on_ref_toggled(a))
         self._show_ref_text()
 
     def _show_ref_text(self) -> None:
