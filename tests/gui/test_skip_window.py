@@ -50,6 +50,9 @@ def test_the_stack_draws_the_skip_as_an_arc_from_source_to_merge(qtbot):
     outside = view.visualItemRect(view.item(RES + 1)).center().y()  # below the merge: no arc
     assert not near(image.pixelColor(x, outside), green)
     assert "from='block_in'" in window.layer_list.row_text(RES)
+    tip = window.shapes.item(RES + 1, 1).toolTip()  # row 0 is the input
+    assert "joins the previous output with block_in (ReLU) torch.Size([1, 8, 28, 28])" in tip
+    assert "[1, 8, 28, 28] + [1, 8, 28, 28] → [1, 8, 28, 28]" in tip
     window.close()
 
 
