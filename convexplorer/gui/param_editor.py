@@ -260,10 +260,24 @@ class ParamEditor(QFrame):
         if self.lock is not None:
             self.lock.setChecked(len(set(items)) == 1)
 
+    def _choice_of(self, ref: Any) -> int:
+        """Which choice ``ref`` names (-1: none): the same reference, or the same layer by
+        index (a config may name a layer by index where the chooser uses its name)."""
+        for i, (value, _text) in enumerate(self._choices):
+            if type(value) is type(ref) and value == ref:  # True is not 1 here
+                return i
+        if (isinstance(ref, int) and not isinstance(ref, bool)) or (
+                isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+            prefix = f"{int(ref)} "
+            for i, (_value, text) in enumerate(self._choices):
+                if text.startswith(prefix):
+                    return i
+        return -1
+
     def _text_of(self, ref: Any) -> str:
-        for value, text in self._choices:
-            if value == ref:
-                return text
+        at = self._choice_of(ref)
+        if at >= 0:
+            return self._choices[at][1]
         return self.tr("{ref} (not an earlier layer)").format(
             ref=repr(ref) if isinstance(ref, str) else ref)
 
@@ -274,8 +288,7 @@ class ParamEditor(QFrame):
             for ref, text in self._choices:
                 self.refs.addItem(text, ref)
             current = items[0] if items else None
-            at = next((i for i, (ref, _t) in enumerate(self._choices)
-                       if current is not None and ref == current), -1)
+            at = -1 if current is None else self._choice_of(current)
             if at < 0 and current is not None:  # a reference that names no earlier layer
                 self.refs.addItem(self._text_of(current), current)
                 at = self.refs.count() - 1
@@ -284,11 +297,13 @@ class ParamEditor(QFrame):
         self._ref_value = items
         menu = self.ref_button.menu()
         menu.clear()
-        for ref, text in self._choices + [(r, self._text_of(r)) for r in items
-                                          if all(r != c for c, _t in self._choices)]:
+        chosen = {self._choice_of(r) for r in items}
+        entries = [(ref, text, i in chosen) for i, (ref, text) in enumerate(self._choices)]
+        entries += [(r, self._text_of(r), True) for r in items if self._choice_of(r) < 0]
+        for ref, text, checked in entries:
             action = menu.addAction(text)
             action.setCheckable(True)
-            action.setChecked(any(r == ref for r in items))
+            action.setChecked(checked)
             action.setData(ref)
             action.triggered.connect(lambda _checked, a=action: self._on_ref_toggled(a))
         self._show_ref_text()
@@ -301,8 +316,10 @@ class ParamEditor(QFrame):
         ref = action.data()
         if action.isChecked():
             self._ref_value = self._ref_value + (ref,)
-        else:
-            self._ref_value = tuple(r for r in self._ref_value if r != ref)
+        else:  # every reference to that layer, however it was written
+            at = self._choice_of(ref)
+            self._ref_value = tuple(r for r in self._ref_value if not (
+                (type(r) is type(ref) and r == ref) or (at >= 0 and self._choice_of(r) == at)))
         self._show_ref_text()
         self._emit()
 

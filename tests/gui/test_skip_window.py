@@ -190,3 +190,25 @@ def test_the_arc_lanes_nest(qtbot):
     assert sorted(view.arcs) == [(-1, 3, 2, "Concat"), (0, 2, 0, "Add"), (1, 3, 1, "Concat")]
     assert view.gutter == 3 * LANE + 8
     window.close()
+
+
+def test_the_chooser_shows_a_layer_named_by_index_or_a_reference_that_is_no_layer(qtbot):
+    from convexplorer.model.config_io import loads_config
+
+    config = loads_config('{"input": {"source": "random", "shape": [1, 2, 6, 6]}, "layers": ['
+                          '{"type": "ReLU", "name": "a"}, {"type": "Tanh"},'
+                          '{"type": "Add", "from": 0}, {"type": "Concat", "from": ["0"]}]}')
+    window = open_window(qtbot, config, sync=True)
+    click_row(qtbot, window, 2)
+    assert window.form.editor("from").refs.currentText() == "0 a (ReLU)"
+    cat = window.pipeline.config.layers[3]
+    window.pipeline.replace_layer(3, cat.with_params(**{"from": ("0", 9)}))  # as a file may
+    click_row(qtbot, window, 3)
+    editor = window.form.editor("from")
+    checked = [a.text() for a in editor.ref_button.menu().actions() if a.isChecked()]
+    assert checked == ["0 a (ReLU)", "9 (not an earlier layer)"]
+    assert editor.invalid and "names no layer before this one" in editor.problem
+    next(a for a in editor.ref_button.menu().actions()
+         if a.text() == "9 (not an earlier layer)").trigger()  # untick it
+    assert window.pipeline.config.layers[3].value("from") == ("0",) and window.report.ok
+    window.close()
