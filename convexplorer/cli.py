@@ -214,8 +214,9 @@ def cmd_shapes(args) -> int:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     if args.formulas:
         for info in report.layers:
-            for j, line in enumerate(info.formula):
-                print(f"{info.label} dim {j}: {line}")
+            merge = info.spec.layer_type is not None and info.spec.layer_type.is_merge
+            for j, line in enumerate(info.formula):  # a merge's lines are not per dimension
+                print(f"{info.label}: {line}" if merge else f"{info.label} dim {j}: {line}")
     for p in report.problems:
         print(f"{short_path(args.config)}: {p}", file=sys.stderr)
     for note in report.notes:  # torch accepts these: the exit code stays 0

@@ -40,7 +40,32 @@ def app_print(capsys, path, *args) -> str:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_exported_script_prints_what_the_app_prints(tmp_path, capsys, name):
-    path = example_path(name)
+    check_script(tmp_path, capsys, example_path(name))
+
+
+# every merge, by name, index and "input", a broadcast gate, and an unpool across a merge
+MERGES = """{"name": "merges", "seed": 4, "input": {"source": "random", "shape": [2, 3, 6, 6]},
+ "layers": [
+  {"type": "Conv2d", "name": "feat", "out_channels": 4, "kernel_size": 3, "padding": 1},
+  {"type": "MaxPool2d", "name": "pool", "kernel_size": 2, "return_indices": true},
+  {"type": "Conv2d", "out_channels": 4, "kernel_size": 1},
+  {"type": "Add", "name": "res", "from": 1},
+  {"type": "MaxUnpool2d", "name": "unpool", "kernel_size": 2},
+  {"type": "AdaptiveAvgPool2d", "output_size": 1},
+  {"type": "Sigmoid", "name": "gate"},
+  {"type": "Multiply", "name": "se", "from": "feat"},
+  {"type": "Concat", "name": "cat", "from": ["input", "4"]},
+  {"type": "Dropout", "p": 0.3}
+ ]}"""
+
+
+def test_exported_script_with_every_merge_prints_what_the_app_prints(tmp_path, capsys):
+    path = tmp_path / "merges.json"
+    path.write_text(MERGES, encoding="utf-8")
+    check_script(tmp_path, capsys, path)
+
+
+def check_script(tmp_path, capsys, path):
     script = tmp_path / "net.py"
     assert main(["script", str(path), "-o", str(script)]) == 0
     capsys.readouterr()

@@ -15,6 +15,29 @@ SAME_PADDING_WARNING = "Using padding='same' with even kernel lengths"
 warnings.filterwarnings("ignore", message=SAME_PADDING_WARNING, category=UserWarning)
 
 
+class Merge(nn.Module):
+    """A merge layer (Add, Concat, Multiply) as the engine runs it: the previous output joined
+    with the outputs ``from`` names, passed in order (``forward(x, *others)``). It has no
+    parameters; exported code writes the operation itself (``out + block_in``)."""
+
+    def __init__(self, kind: str, dim: int = 1):
+        super().__init__()
+        self.kind, self.dim = kind, dim
+
+    def forward(self, x, *others):
+        if self.kind == "Concat":
+            return torch.cat([x, *others], dim=self.dim)
+        for other in others:
+            x = x + other if self.kind == "Add" else x * other
+        return x
+
+
+def merge_inputs(info, x0, outputs) -> tuple:
+    """The outputs a merge joins with the previous one (``info.sources``; None: the input
+    ``x0``), from ``outputs`` kept by layer index."""
+    return tuple(x0 if s is None else outputs[s] for s in info.sources)
+
+
 def build_module(info: LayerInfo) -> nn.Module:
     """The torch.nn module for one inferred layer. ``inplace`` is forced off so that every
     layer's own output survives for display (values are unchanged).
@@ -23,6 +46,8 @@ def build_module(info: LayerInfo) -> nn.Module:
     are torch's own defaults, so a keyword that an older torch lacks (BatchNorm's ``bias``
     before 2.12) is no obstacle unless the user sets it."""
     lt = info.spec.layer_type
+    if lt is not None and lt.is_merge:
+        return Merge(lt.name, info.kwargs.get("dim", 1))
     auto = lt.auto_param.name if lt is not None and lt.auto_param is not None else None
     kwargs = {k: v for k, v in info.kwargs.items() if k == auto or info.spec.is_set(k)}
     if "inplace" in kwargs:

@@ -17,7 +17,7 @@ from ..model.objectives import check_objective, target_classes
 from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config, Objective, layer_label
 from .allocator import keep_freed_memory
-from .build import build_modules
+from .build import build_modules, merge_inputs
 from .devices import DeviceError, check_device
 from .inputs import InputError, load_input
 from .results import LayerResult, RunResult
@@ -303,6 +303,8 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
         try:
             if info.indices_from is not None:
                 y = module(h, indices[info.indices_from], output_size=info.unpool_size)
+            elif info.sources:  # a merge: the outputs ``from`` names, kept by index
+                y = module(h, *merge_inputs(info, x, outputs))
             else:
                 y = module(h)
         except (RuntimeError, ValueError, TypeError) as exc:
@@ -355,6 +357,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
             indices=next(fwd),
             grad_output=next(arrays),
             indices_from=info.indices_from,
+            sources=info.sources,
             grad_fn=y.grad_fn.name() if y.grad_fn is not None else None,
             param_count=info.params,
             macs=info.macs,

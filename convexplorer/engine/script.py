@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model.objectives import check_objective, target_classes
-from ..model.pytorch_export import module_code, module_names, resolved_layers
+from ..model.pytorch_class import CLASS_NAME, class_lines, forward_lines, has_merges
+from ..model.pytorch_export import class_parts, module_code, module_names, resolved_layers
 from ..model.spec import Config, Objective, layer_label
 from .inputs import SAMPLE_PREFIX, resolve_path
 
@@ -197,8 +198,9 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
             "backward",
             "# of the same objective, and prints what convexplorer's Values tab and its "
             "`print`",
-            "# command print (each tensor after a line that starts with \"#>\").",
-            "from collections import OrderedDict"]
+            "# command print (each tensor after a line that starts with \"#>\")."]
+    if not has_merges(layers):
+        head.append("from collections import OrderedDict")
     if files:
         head.append("from pathlib import Path")
     head.append("")
@@ -212,10 +214,22 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
         head += ["HERE = Path(__file__).resolve().parent  # the bundled image is beside me"]
     head += [f"SEED = {config.seed}  # layer i is made right after torch.manual_seed(SEED + i)",
              ""]
-    body = ["model = nn.Sequential(OrderedDict(["]
-    body += [f"    ({name!r}, {module_code(spec)})," for name, spec in zip(names, layers)]
-    body += ["]))",
-             "for i, layer in enumerate(model):  # convexplorer's weights",
+    if has_merges(layers):
+        steps, codes = class_parts(layers)
+        head += [""] + class_lines(steps, names, codes) + ["", ""]
+        body = [f"model = {CLASS_NAME}()",
+                "layers = [  # the stack in order (None: a merge, which has no module)"]
+        body += [f"    model.{name}," if code else "    None," for name, code in zip(names, codes)]
+        body += ["]"]
+        helpers = ["", "def forward_all(model, x):",
+                   '    """Every layer\'s output, by name: forward() written out, keeping each '
+                   'output."""'] + forward_lines(steps, names, owner="model", record=True)
+    else:
+        body = ["model = nn.Sequential(OrderedDict(["]
+        body += [f"    ({name!r}, {module_code(spec)})," for name, spec in zip(names, layers)]
+        body += ["]))", "layers = model"]
+        helpers = _FORWARD_ALL.rstrip("\n").split("\n")
+    body += ["for i, layer in enumerate(layers):  # convexplorer's weights",
              "    if hasattr(layer, \"reset_parameters\"):",
              "        torch.manual_seed(SEED + i)",
              "        layer.reset_parameters()",
@@ -235,7 +249,6 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
              "        print(name, None)",
              "    else:",
              "        print(name, p.grad.size(), p.grad.norm())"]
-    helpers = _FORWARD_ALL.rstrip("\n").split("\n")
     if config.input.source == "signal":
         helpers += _SIGNAL.rstrip("\n").split("\n")
     text = "\n".join(head + helpers[1:] + ["", ""] + body) + "\n"

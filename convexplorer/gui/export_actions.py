@@ -153,10 +153,12 @@ class ExportActions(QObject):
             lambda: self.export_run(channel_pngs=True),
             "The run folder plus one PNG for each channel of each layer")
         self.copy_code_action = self._action("&Copy as PyTorch Code", self.copy_code,
-                                             "Copy an nn.Sequential that rebuilds this stack")
+                                             "Copy an nn.Sequential (with skip connections, "
+                                             "an nn.Module class) that rebuilds this stack")
         self.save_code_action = self._action("Save as PyTorch Code (.&py)\u2026",
                                              self.save_code,
-                                             "Save an nn.Sequential that rebuilds this stack")
+                                             "Save an nn.Sequential (with skip connections, "
+                                             "an nn.Module class) that rebuilds this stack")
         self.script_action = self._action(
             self.tr("Save as Runnable &Script (.py)\u2026"), lambda: self.save_script(),
             self.tr("A plain PyTorch script with the same weights and input that prints what "

@@ -148,10 +148,11 @@ class LayerForm(QWidget):
 
     # -- showing a layer ---------------------------------------------------------------------
     def set_layer(self, index: int | None, spec: LayerSpec | None,
-                  info: LayerInfo | None) -> None:
+                  info: LayerInfo | None, choices=()) -> None:
         """Show layer ``index`` (None: nothing selected). Rebuilds the editors only when the
         type changes (a field keeps its focus while the user types, and another layer of the
-        same type reuses them); another layer starts a new undo step per field."""
+        same type reuses them); another layer starts a new undo step per field. ``choices``:
+        what a merge's ``from`` may name, (reference, text) per earlier layer and the input."""
         if index != self.index:
             self.current_field = None
             self.edit_session += 1
@@ -167,7 +168,9 @@ class LayerForm(QWidget):
             self.problems_label.setVisible(False)
             self.help_line.setText("")
             return
-        self.title.setText(f"{shown_name(spec.name or str(index))} \u2014 nn.{spec.type}")
+        # a merge is an operation in forward() (out + block_in), not an nn module
+        what = spec.type if lt is not None and lt.is_merge else f"nn.{spec.type}"
+        self.title.setText(f"{shown_name(spec.name or str(index))} \u2014 {what}")
         self.doc.setText(lt.help if lt else f"unknown layer type {spec.type!r}")
         if not self.name_edit.hasFocus() or self.name_edit.text() != (spec.name or ""):
             self.name_edit.setText(spec.name or "")
@@ -185,6 +188,8 @@ class LayerForm(QWidget):
             followed = resolved.get(name) if editor.param.auto else None
             if editor.param.nullable and name == "stride":
                 followed = spec.value("kernel_size")
+            if editor.param.is_reference:
+                editor.set_choices(list(choices))
             editor.set_value(spec.value(name), spec.is_set(name), followed)
             editor.set_problem("; ".join(by_field[name]) if name in by_field else None)
         if info is not None and info.input_shape is None and not problems:

@@ -36,6 +36,9 @@ from convexplorer.model.spec import Config, LayerSpec
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.json"))
 SHAPES = {"dilation_groups_ceil.json": (1, 1, 32, 32)}  # image examples without a fixed size
+# Importing skip connections (a class's forward()) is not done yet: the examples with merges
+# export to a class, checked against torch in tests/engine/test_skip_export.py.
+SEQUENTIAL = [p for p in EXAMPLES if '"from"' not in p.read_text(encoding="utf-8")]
 
 MNIST_PRINT = """MNISTConvNet(
   (conv1): Conv2d(1, 10, kernel_size=(5, 5), stride=(1, 1))
@@ -307,7 +310,7 @@ def test_unnamed_stack_exports_plain_sequential_and_reserved_names_are_renamed()
                          LayerSpec.make("ReLU", "a_b")]) == ["layer_forward", "a_b", "a_b_1"]
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SEQUENTIAL, ids=lambda p: p.name)
 def test_examples_round_trip_through_code(path):
     config = load_config(path)
     shape = _shape(config, path.name)
@@ -318,7 +321,7 @@ def test_examples_round_trip_through_code(path):
     check_code_builds(config, shape)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SEQUENTIAL, ids=lambda p: p.name)
 def test_examples_round_trip_through_print_model(path):
     """print(model) of the engine's modules -> import -> the same modules again."""
     config = load_config(path)

@@ -136,7 +136,7 @@ class WindowDim:
 
 KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_max_pool",
          "adaptive_avg_pool", "max_unpool", "batch_norm", "activation", "dropout", "linear",
-         "flatten")
+         "flatten", "add", "concat", "multiply")
 
 
 @dataclass(eq=False)
@@ -144,7 +144,8 @@ class Breakdown:
     """How one output unit is made, with the real numbers.
 
     The products of ``terms`` add up (plus ``bias``) to the unit, except for max pools
-    (``reduce == "max"``), whose unit is the largest product. ``value`` is torch's, from the
+    (``reduce == "max"``), whose unit is the largest product, and Multiply (``reduce ==
+    "product"``), whose unit is the product of the terms' values. ``value`` is torch's, from the
     layer's output; ``recomputed`` is the NumPy recomputation (float64 from the float32 arrays).
     """
 
@@ -164,6 +165,9 @@ class Breakdown:
     torch_index: int | None = None  # max pools: torch's return_indices value, when given
     candidates: tuple[tuple[int, ...], ...] = ()  # unpool: pooled cells whose index points here
     extra: dict[str, float] = field(default_factory=dict)  # divisor, mean, var, scale, ...
+    # merges: which tensor each term's input_index points into ("input", "conv1 (Conv2d)
+    # output"): the previous output and the outputs ``from`` names
+    operands: tuple[str, ...] = ()
     difference: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -195,7 +199,8 @@ class Breakdown:
                 "window": [w.json() for w in self.window],
                 "flat_index": self.flat_index, "torch_index": self.torch_index,
                 "candidates": [list(c) for c in self.candidates],
-                "extra": dict(self.extra), "lines": list(self.lines)}
+                "extra": dict(self.extra), "operands": list(self.operands),
+                "lines": list(self.lines)}
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,11 @@ def test_every_layer_type_explains_its_values_in_the_window(qtbot):
              L("MaxUnpool1d", kernel_size=2), L("AvgPool1d", kernel_size=2),
              L("ConvTranspose1d", out_channels=2, kernel_size=3),
              L("AdaptiveMaxPool1d", output_size=2), L("AdaptiveAvgPool1d", output_size=2))
-    stacks = [(two_d, (2, 2, 8, 8)), (pool_unpool, (1, 2, 6, 6)), (one_d, (2, 2, 16))]
+    merges = (L("Conv2d", "a", out_channels=2, kernel_size=3, padding=1), L("Tanh"),
+              L("Add", **{"from": "a"}), L("Concat", **{"from": ("input",)}),
+              L("AdaptiveAvgPool2d", output_size=1), L("Multiply", **{"from": 3}))
+    stacks = [(two_d, (2, 2, 8, 8)), (pool_unpool, (1, 2, 6, 6)), (one_d, (2, 2, 16)),
+              (merges, (1, 2, 6, 6))]
     seen = set()
     for layers, shape in stacks:
         config = Config(layers=layers, input=InputSpec(shape=shape))
