@@ -36,9 +36,10 @@ from convexplorer.model.spec import Config, LayerSpec
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.json"))
 SHAPES = {"dilation_groups_ceil.json": (1, 1, 32, 32)}  # image examples without a fixed size
-# Importing skip connections (a class's forward()) is not done yet: the examples with merges
-# export to a class, checked against torch in tests/engine/test_skip_export.py.
+# The examples with merges export to a class whose forward() does the merges; it is read back
+# (the merges get names of their own: add1, cat1...).
 SEQUENTIAL = [p for p in EXAMPLES if '"from"' not in p.read_text(encoding="utf-8")]
+MERGING = [p for p in EXAMPLES if p not in SEQUENTIAL]
 
 MNIST_PRINT = """MNISTConvNet(
   (conv1): Conv2d(1, 10, kernel_size=(5, 5), stride=(1, 1))
@@ -319,6 +320,30 @@ def test_examples_round_trip_through_code(path):
     assert list(imported.config.layers) == canon(config.layers, shape)
     assert not imported.suggestions
     check_code_builds(config, shape)
+
+
+@pytest.mark.parametrize("path", MERGING, ids=lambda p: p.name)
+def test_examples_with_merges_round_trip_through_code(path):
+    """The exported class's forward() is read back into the same stack; a merge's own name
+    is the reader's (the code keeps it only in a comment), its sources are the same."""
+    config = load_config(path)
+    shape = _shape(config, path.name)
+    imported = import_text(to_code(config, shape), shape)
+    assert not imported.suggestions
+    want = canon(config.layers, shape)
+    got = list(imported.config.layers)
+    renamed = {g.name: w.name for g, w in zip(got, want) if g.name != w.name}
+    assert all(w.type in ("Add", "Concat", "Multiply") for w in want
+               if w.name in renamed.values())
+
+    def same(g, w) -> bool:
+        params = dict(g.params)
+        if "from" in params:
+            src = params["from"]
+            params["from"] = tuple(renamed.get(s, s) for s in src) if isinstance(
+                src, tuple) else renamed.get(src, src)
+        return g.type == w.type and params == dict(w.params)
+    assert len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
 
 
 @pytest.mark.parametrize("path", SEQUENTIAL, ids=lambda p: p.name)

@@ -279,6 +279,12 @@ def test_squeeze_and_excitation_is_not_a_batch_size_problem(form):
     r = import_text(printed(SE_NET) if form == "print" else SE_NET)
     text = joined(r)
     assert "batch of 2" not in text
+    if form == "code":  # forward() is read (issue 14): the gate is a Multiply, all runs
+        assert [s.type for s in r.config.layers][7:9] == ["Sigmoid", "Multiply"]
+        assert r.config.layers[8].value("from") == "relu1"
+        out = built(SE_NET)(torch.zeros(2, 3, 32, 32))
+        assert infer(r.config.layers, (2, 3, 32, 32)).output_shape == tuple(out.shape)
+        return
     assert ("bn2 (BatchNorm2d): needs more than 1 value per channel in training mode, got "
             "torch.Size([1, 64, 1, 1]); it comes after se1 (SEBlock), whose forward() probably "
             "runs branches") in text
