@@ -14,6 +14,7 @@ from typing import Any
 from .catalogue import LayerType
 from .spec import LayerSpec, layer_label
 from .validate import Problem, check_layer, divisors, expand, or_list
+from .weight_checks import check_weights
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
         if shape is not None and rf is not None:
             rf = _next_rf(rf, info, lt, input_shape)
             info.receptive_field = rf
+    check_weights(report)  # a weight source that does not fit its layer (model.weight_checks)
     return report
 
 
