@@ -161,6 +161,21 @@ def layer_states(report: ShapeReport) -> list[LayerState]:
     return out
 
 
+def custom_weights(config: Config, report: ShapeReport, base_dir=None) -> dict[str, np.ndarray]:
+    """The state_dict entries (by module name) of the layers whose weights are not torch's
+    init, as a run makes them: what the runnable script loads."""
+    from .build import build_modules
+
+    names = module_names(config.layers)
+    modules = build_modules(report.layers, config.seed, "cpu", base_dir)
+    out = {}
+    for spec, name, module in zip(config.layers, names, modules):
+        if not spec.weights.is_init:
+            for key, value in module.state_dict().items():
+                out[f"{name}.{key}"] = value.detach().numpy().copy()
+    return out
+
+
 def apply_checkpoint(config: Config, report: ShapeReport, path, shown: str | None = None,
                      prefix: str | None = None) -> tuple[Config, MatchReport]:
     """``config`` with every layer the checkpoint at ``path`` matches reading its weights from
