@@ -75,8 +75,10 @@ def apply_weights(module: nn.Module, info, base_dir=None) -> None:
     elif weights.source == "edited":
         arrays = {k: n.array() for k, n in weights.arrays}
         params = {k: tuple(p.shape) for k, p in module.named_parameters(recurse=False)}
-        if params == {k: a.shape for k, a in arrays.items()}:
-            _copy(entries, arrays)
+        if all(k in arrays and arrays[k].shape == s for k, s in params.items()):
+            # the parameters, and the buffers (running statistics) kept with them that fit
+            _copy(entries, {k: a for k, a in arrays.items()
+                            if k in entries and tuple(entries[k].shape) == a.shape})
         # otherwise the numbers no longer fit: torch's initialisation, as the layer's note says
     elif weights.source == "checkpoint":
         _apply_checkpoint(entries, info, weights, base_dir)
@@ -159,6 +161,14 @@ def layer_states(report: ShapeReport) -> list[LayerState]:
             names_ = (own,) if own == module_name else (own, module_name)
             out.append(LayerState(info.index, info.label, names_, expected))
     return out
+
+
+def read_for_matching(path, shown: str, report: ShapeReport):
+    """What the window's mapping dialog needs, read in the worker: the checkpoint's keys and
+    shapes, a note on where its state_dict was, and the stack's layers' state shapes."""
+    listing = dict(open_checkpoint(path, shown).shapes)
+    note = getattr(open_checkpoint(path, shown), "note", "")
+    return listing, note, layer_states(report)
 
 
 def custom_weights(config: Config, report: ShapeReport, base_dir=None) -> dict[str, np.ndarray]:

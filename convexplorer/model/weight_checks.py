@@ -99,12 +99,13 @@ def weight_problem(info) -> Problem | None:
 
 
 def edited_fits(info) -> bool | None:
-    """Whether an edited source's numbers fit the layer's parameters (None: not known)."""
-    weights = info.spec.weights
+    """Whether an edited source's numbers fit the layer's parameters (None: not known). Other
+    numbers it holds (BatchNorm's running statistics) do not count here."""
     shapes = param_shapes(info.spec.type, info.kwargs)
     if shapes is None:
         return None
-    return {k: v.shape for k, v in weights.arrays} == {k: tuple(v) for k, v in shapes.items()}
+    arrays = {k: v.shape for k, v in info.spec.weights.arrays}
+    return all(arrays.get(k) == tuple(v) for k, v in shapes.items())
 
 
 def check_weights(report) -> None:
@@ -119,7 +120,7 @@ def check_weights(report) -> None:
         if problem is not None:
             info.problems.append(problem)
         if weights.source == "edited" and edited_fits(info) is False:
-            old = {k: v.shape for k, v in weights.arrays}
             new = param_shapes(info.spec.type, info.kwargs)
+            old = {k: v.shape for k, v in weights.arrays if k in new or k in ("weight", "bias")}
             info.notes.append(Note(info.index, info.label, EDITED_MISFIT.format(
                 old=fmt_params(old), new=fmt_params(new)), EDITED_MISFIT_FIX))
