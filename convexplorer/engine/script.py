@@ -257,7 +257,8 @@ def make_script(config: Config, input_shape, base_dir=None, weights: dict | None
     if weights:
         body += ["# the weights that are not torch's init (presets, edited numbers, a checkpoint),",
                  "# saved by convexplorer beside this script",
-                 "WEIGHTS = np.load(Path(__file__).with_suffix(\".weights.npz\"))",
+                 "weights_file = Path(__file__).with_suffix(\".weights.npz\")",
+                 "WEIGHTS = np.load(weights_file, allow_pickle=False)",
                  "model.load_state_dict({k: torch.from_numpy(WEIGHTS[k]) for k in "
                  "WEIGHTS.files}, strict=False)"]
     body += ["model.eval()  # BatchNorm uses its running statistics, Dropout passes all"

@@ -379,3 +379,31 @@ def test_edited_numbers_that_no_longer_fit_say_so_and_use_init(qtbot, two_convs)
     w._on_param_edited(0, "kernel_size", 3)
     assert w.pipeline.config.layers[0].weights.source == "edited"
     assert "until the shape fits" not in w.form.weights_editor.note.text()
+
+
+def test_save_as_runnable_script_carries_the_weights(qtbot, tmp_path, capsys):
+    from convexplorer.cli import main
+    from convexplorer.engine.script import split_printed
+    from convexplorer.model.config_io import load_config
+    from convexplorer.resources_path import example_path
+
+    from ..test_script_export import run_script
+
+    w = open_window(qtbot, load_config(example_path("edge_kernels.json")), sync=True)
+    try:
+        values = values_panel(w)
+        w.weight_actions.show_weights(0, (3, 0))  # the Gaussian kernel: make it lopsided
+        edit_cell(qtbot, values.table, 0, 0, "0.5")
+        assert w.file_actions.save_to(tmp_path / "edges.json")
+        assert w.file_actions.export.save_script(str(tmp_path / "edges.py"))
+    finally:
+        w.close()
+    npz = np.load(tmp_path / "edges.weights.npz", allow_pickle=False)
+    assert sorted(npz.files) == ["conv1.bias", "conv1.weight"]
+    assert npz["conv1.weight"][3, 0, 0, 0] == np.float32(0.5)
+    done = run_script(tmp_path / "edges.py", tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = split_printed(done.stdout)
+    capsys.readouterr()
+    assert main(["print", str(tmp_path / "edges.json"), "--layer", "conv1"]) == 0
+    assert printed["conv1 (Conv2d) output"] == capsys.readouterr().out.rstrip("\n")

@@ -164,3 +164,29 @@ def test_with_value_changes_exactly_one_number():
     assert w[1, 0, 2, 0] == 4.5 and np.count_nonzero(w) == 1
     assert current["weight"].sum() == 0  # the run's arrays are not touched
     np.testing.assert_array_equal(spec.numbers()["bias"].array(), [1, 1])
+
+
+def test_autosave_keeps_large_edited_weights_beside_it(tmp_path):
+    from convexplorer.model.settings import Autosave, read_autosave
+
+    w = np.random.default_rng(1).standard_normal((20, 1, 5, 5)).astype(np.float32)
+    cfg = config(conv(edited({"weight": w, "bias": np.zeros(20, np.float32)}), out=20, k=5))
+    autosave = Autosave(tmp_path)
+    autosave.write(cfg)
+    sidecars = list(tmp_path.glob("autosave-*.weights.npz"))
+    assert len(sidecars) == 1
+    assert read_autosave(autosave.file).config == cfg
+    autosave.clear()
+    assert not sidecars[0].exists()
+    autosave.close()
+
+
+def test_save_as_elsewhere_keeps_the_checkpoint_path_pointing_at_the_file(tmp_path):
+    from convexplorer.model.settings import rebase_input
+
+    old, new = tmp_path / "a", tmp_path / "b" / "c"
+    cfg = config(conv(WeightSpec("checkpoint", file="ckpt/trained.pt", key="conv1")),
+                 conv(WeightSpec("checkpoint", file="/abs/t.pt", key="x"), name="conv2"))
+    moved = rebase_input(cfg, old, new)
+    assert moved.layers[0].weights.file == "../../a/ckpt/trained.pt"
+    assert moved.layers[1].weights.file == "/abs/t.pt"
