@@ -194,10 +194,12 @@ def preset_arrays(spec: WeightSpec, weight_shape: tuple[int, ...], transpose: bo
         for name, n, axis in (("out", n_out, k.out), ("in", n_in, k.in_)):
             if axis is not None and not 0 <= axis < n:
                 raise IndexError(CHANNEL_OUTSIDE.format(which=name, value=axis, last=n - 1))
-        for o in outs:
-            kernel = make_kernel(k.kernel, size, k.params, o, n_out)
-            for i in ins:
-                w[(i, o) if transpose else (o, i)] = kernel
+        view = np.swapaxes(w, 0, 1) if transpose else w  # indexed [out, in] either way
+        if k.kernel != "gabor":  # the same kernel on every pair: one broadcast assignment
+            view[np.ix_(list(outs), list(ins))] = make_kernel(k.kernel, size, k.params)
+            continue
+        for o in outs:  # a Gabor bank turns with the output channel
+            view[o, list(ins)] = make_kernel(k.kernel, size, k.params, o, n_out)
     out = {"weight": w.astype(np.float32)}
     if bias_size is not None:
         out["bias"] = np.zeros(bias_size, dtype=np.float32)
