@@ -24,6 +24,12 @@ MISMATCH = ("checkpoint key {key} is {found} but the layer's {param} is {wanted}
 MISMATCH_FIX = "give the layer that shape, map another key to it, or leave it out"
 NOTHING_MATCHED = ("no key of {file} matches a layer of the stack (its keys start {example}); "
                    "name the layers like the model's modules, or map them by hand")
+MATCHED = "{file}: matched {count} keys: {keys}"
+MATCHED_STRIPPED = "{file}: matched {count} keys after stripping the prefix {prefix!r}: {keys}"
+MISSING = "{file}: missing keys (the layers keep their init values): {keys}"
+UNEXPECTED = "{file}: unexpected keys (no layer takes them): {keys}"
+SIZE_MISMATCH = ("{file}: size mismatch for {key}: the checkpoint has {found}, the layer's "
+                 "{param} is {wanted}")
 
 
 @dataclass(frozen=True)
@@ -54,18 +60,16 @@ class MatchReport:
 
     def lines(self) -> list[str]:
         """The report as ``load_state_dict`` users know it, one line per kind."""
-        out = [f"{self.file}: matched {len(self.matched)} keys"
-               + (f" after stripping the prefix {self.prefix!r}" if self.prefix else "")
-               + (": " + ", ".join(self.matched) if self.matched else "")]
+        matched = MATCHED_STRIPPED if self.prefix else MATCHED
+        out = [matched.format(file=self.file, count=len(self.matched), prefix=self.prefix,
+                              keys=", ".join(self.matched) or "none")]
         if self.missing:
-            out.append(f"{self.file}: missing keys (the layers keep their init values): "
-                       + ", ".join(self.missing))
+            out.append(MISSING.format(file=self.file, keys=", ".join(self.missing)))
         if self.unexpected:
-            out.append(f"{self.file}: unexpected keys (no layer takes them): "
-                       + ", ".join(self.unexpected))
+            out.append(UNEXPECTED.format(file=self.file, keys=", ".join(self.unexpected)))
         for key, found, wanted, _layer, param in self.mismatched:
-            out.append(f"{self.file}: size mismatch for {key}: the checkpoint has "
-                       f"{fmt_shape(found)}, the layer's {param} is {fmt_shape(wanted)}")
+            out.append(SIZE_MISMATCH.format(file=self.file, key=key, found=fmt_shape(found),
+                                            param=param, wanted=fmt_shape(wanted)))
         return out
 
     def weights(self) -> dict[int, WeightSpec]:

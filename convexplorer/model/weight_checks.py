@@ -22,6 +22,7 @@ EDITED_MISFIT = ("the edited weights are {old} but the layer's parameters are no
 EDITED_MISFIT_FIX = "set the layer back to that shape to get the numbers back, or edit the new " \
                     "weights"
 UNKNOWN_KERNEL = "unknown kernel {kernel!r}; kernels: {valid}"
+CHANNEL_OUTSIDE = "{kernel}: {which}={value} is outside the weight's channels 0..{last}"
 
 
 def _conv_kind(type_name: str) -> str | None:
@@ -93,8 +94,8 @@ def weight_problem(info) -> Problem | None:
             return problem(str(exc), PRESET_KERNEL_FIX)
         for which, value, n in (("out", k.out, n_out), ("in", k.in_, n_in)):
             if value is not None and not 0 <= value < n:
-                return problem(f"{k.kernel}: {which}={value} is outside the weight's channels "
-                               f"0..{n - 1}", PRESET_CHANNEL_FIX)
+                return problem(CHANNEL_OUTSIDE.format(kernel=k.kernel, which=which, value=value,
+                                                      last=n - 1), PRESET_CHANNEL_FIX)
     return None
 
 

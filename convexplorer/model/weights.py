@@ -23,6 +23,8 @@ import numpy as np
 from .kernels import KERNELS, make_kernel
 
 SOURCES = ("init", "preset", "edited", "checkpoint")
+KERNEL_ON = "{kernel} on weight[{out}, {in_}]"
+KERNEL_ON_WITH = "{kernel} ({params}) on weight[{out}, {in_}]"
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors", ".npz")
 
 
@@ -93,10 +95,10 @@ class PresetKernel:
         """``Sobel x on weight[0, all]``: what the form's list shows."""
         label = KERNELS[self.kernel].label if self.kernel in KERNELS else self.kernel
         extra = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
-        where = "every pair" if self.out is None and self.in_ is None else (
-            f"weight[{'all' if self.out is None else self.out}, "
-            f"{'all' if self.in_ is None else self.in_}]")
-        return f"{label}{' (' + extra + ')' if extra else ''} on {where}"
+        out = "all" if self.out is None else self.out
+        in_ = "all" if self.in_ is None else self.in_
+        template = KERNEL_ON_WITH if extra else KERNEL_ON
+        return template.format(kernel=label, params=extra, out=out, in_=in_)
 
 
 @dataclass(frozen=True)
