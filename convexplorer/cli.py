@@ -155,6 +155,9 @@ def cmd_run(args) -> int:
             raise CliError(f"{where}: input: {exc}") from None
         decoded = decoded_bytes(config.input, base)
     _check_memory(config, tuple(shape), args.ignore_memory_limit, where, decoded)
+    from .cli_weights import apply_weight_options
+
+    config = apply_weight_options(config, args, shape)
     x = None
     try:
         if args.input:
@@ -197,6 +200,9 @@ def cmd_shapes(args) -> int:
                  else input_shape(config.input, Path(args.config).resolve().parent))
     except InputError as exc:
         raise CliError(f"input: {exc}", EXIT_USAGE) from None
+    from .cli_weights import apply_weight_options
+
+    config = apply_weight_options(config, args, shape)
     if args.check:
         from .engine.meta import infer_meta
 
@@ -291,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "mse[:LAYER[:zeros|randn[:SEED]]], "
                                        "gradient[:LAYER[:SEED]]")
     r.add_argument("--channel-pngs", action="store_true", help="also one PNG per channel")
+    from .cli_weights import add_weight_options
+
+    add_weight_options(r)
     r.add_argument("--ignore-memory-limit", action="store_true",
                    help="run even if the estimated memory is above "
                         "CONVEXPLORER_MEMORY_LIMIT_MB (default 2048)")
@@ -301,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true",
                    help="also run the stack on torch's meta device (imports torch: slower) and "
                         "report anything torch rejects")
+    add_weight_options(s)
     i = sub.add_parser("import", help="turn print(model) output or nn.Sequential code into a "
                                       "config")
     i.add_argument("file", help="text file with print(model) output or PyTorch code")

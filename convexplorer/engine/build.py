@@ -61,17 +61,24 @@ def layer_seed(seed: int, index: int) -> int:
     return seed + index
 
 
-def build_modules(infos: list[LayerInfo], seed: int, device: str | torch.device = "cpu"):
+def build_modules(infos: list[LayerInfo], seed: int, device: str | torch.device = "cpu",
+                  base_dir=None):
     """All modules, each made on the CPU right after ``torch.manual_seed(seed + index)``
     (the same weights on every device, and editing one layer leaves the others' weights as
-    they were), then moved to ``device``. A plain script gets the same weights with
-    ``torch.manual_seed(seed + i); layer.reset_parameters()`` for layer ``i``."""
+    they were), then given the weights its spec asks for (a preset, edited numbers, a
+    checkpoint read from ``base_dir``: ``engine.weights``), then moved to ``device``. A plain
+    script gets the same init weights with ``torch.manual_seed(seed + i);
+    layer.reset_parameters()`` for layer ``i``."""
+    from .weights import apply_weights
+
     gen_state = torch.random.get_rng_state()
     try:
         modules = []
         for info in infos:
             torch.manual_seed(layer_seed(seed, info.index))
-            modules.append(build_module(info))
+            module = build_module(info)
+            apply_weights(module, info, base_dir)
+            modules.append(module)
     finally:
         torch.random.set_rng_state(gen_state)
     return [m.to(device) for m in modules]

@@ -25,6 +25,7 @@ class LayerResult:
     grad_fn: str | None = None  # the output's grad_fn, as print(output) names it
     params: dict[str, np.ndarray] = field(default_factory=dict)  # "weight", "bias"
     grads: dict[str, np.ndarray] = field(default_factory=dict)
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)  # running stats, as made
     grad_norms: dict[str, float] = field(default_factory=dict)  # L2 norm, like .grad.norm()
     no_grad: tuple[str, ...] = ()  # parameters whose .grad torch left None (zeros in grads)
     param_count: int = 0

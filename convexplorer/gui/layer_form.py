@@ -35,6 +35,7 @@ from ..model.catalogue import LayerType
 from ..model.shapes import LayerInfo
 from ..model.spec import LayerSpec, shown_name
 from .param_editor import ParamEditor
+from .weights_editor import WeightsEditor
 
 STYLE = """
 QFrame#paramField[invalid="true"] {
@@ -131,7 +132,14 @@ class LayerForm(QWidget):
         # One page per layer type in a stack: switching shows and hides, nothing is reparented
         # (moving a page in and out of the scroll area re-polished every widget on it).
         self.stack = QStackedWidget()
-        self.scroll.setWidget(self.stack)
+        self.weights_editor = WeightsEditor()  # below the parameters, for layers with weights
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(self.stack)
+        body_layout.addWidget(self.weights_editor)
+        body_layout.addStretch(1)
+        self.scroll.setWidget(body)
         self._pages: dict[str | None, _Page] = {}  # by layer type name (None: no layer)
         self._page = self._page_for(None)
         self._raise(self._page)
@@ -162,6 +170,7 @@ class LayerForm(QWidget):
         if key != self._key:
             self._key = key
             self._show_page(lt)
+        self.weights_editor.set_layer(index, spec, info)
         if spec is None:
             self.title.setText("No layer selected")
             self.doc.setText("Add a layer with \u201cAdd layer\u201d or select one in the stack.")

@@ -434,6 +434,9 @@ class LayerList(QWidget):
     def _fill_item(self, item: QListWidgetItem, i: int, spec: LayerSpec,
                    info: LayerInfo | None) -> None:
         params = key_params_text(spec)
+        if not spec.weights.is_init:  # where its weights come from, when not torch's init
+            params = f"{params}; weights: {spec.weights.source}" if params else \
+                f"weights: {spec.weights.source}"
         shape = fmt_shape(info.output_shape) if info is not None else "?"
         invalid = bool(info is not None and info.problems)
         shown = shown_name(spec.name) if spec.name else None

@@ -31,6 +31,7 @@ from .runner import Runner, freeze_gc, gc_frozen
 from .shapes_table import ShapesTable
 from .status import RunStatus
 from .summary_view import RunSummary
+from .weight_actions import WeightActions
 from .window_actions import FieldUndo, build_menus, make_actions
 from .window_drops import dropped_path, open_dropped
 from .window_layout import build_central, build_docks, reset_layout
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self._start_timer.timeout.connect(self.start)
         self._shown_selection: int | None = -1  # what the panels were last told
         self.file_actions = FileActions(self)
+        self.weight_actions = WeightActions(self)
         self.window_actions = make_actions(self)
         self._build_views()
         self.status = RunStatus(self.statusBar())
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.runner.devicesReady.connect(self._on_devices)
         self.runner.cancelledRunEnded.connect(self._on_cancelled_run_ended)
         self.field_undo = FieldUndo(self)
+        self.weight_actions.connect()
         self._refresh(run=False)
         self.choose_start_tab()
 
@@ -237,7 +240,8 @@ class MainWindow(QMainWindow):
             report.input_problems = [Problem(None, "input", None, self.input_error)]
         else:
             report = infer(config.layers, shape)
-        self.report = report
+        old, self.report = self.report, report
+        self.weight_actions.note_remade(old, report)
         self.estimate = estimate_bytes(report, self._decoded(config)) if report.ok else None
         if run and self._started:
             # the worker starts on the run while this thread updates the views

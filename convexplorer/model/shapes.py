@@ -15,6 +15,7 @@ from . import merges
 from .catalogue import LayerType
 from .spec import LayerSpec, layer_label
 from .validate import Problem, check_layer, divisors, expand, or_list
+from .weight_checks import check_weights
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
             rf = (_merge_rf(rf, info, report) if lt.is_merge
                   else _next_rf(rf, info, lt, input_shape))
             info.receptive_field = rf
+    check_weights(report)  # a weight source that does not fit its layer (model.weight_checks)
     return report
 
 
