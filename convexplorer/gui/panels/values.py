@@ -14,11 +14,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
 )
 
@@ -105,6 +107,9 @@ class ValuesPanel(Panel):
         self.lead_boxes = [QSpinBox() for _ in range(3)]
         self.cmap_box = QComboBox()
         self.cmap_box.addItems(list(COLORMAPS))
+        self.cmap_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.cmap_box.setMinimumContentsLength(9)
         self.cmap_box.setToolTip(self.tr("Colour map of the cells. The diverging map keeps 0 "
                                          "white, for weights and gradients."))
         top = QHBoxLayout()
@@ -114,6 +119,7 @@ class ValuesPanel(Panel):
         for box in self.lead_boxes:
             top.addWidget(box)
         top.addStretch(1)
+        top.addWidget(self.cmap_box)
 
         self.mode_buttons = QButtonGroup(self)
         modes = QHBoxLayout()
@@ -131,15 +137,19 @@ class ValuesPanel(Panel):
             modes.addWidget(button)
         self.mode_buttons.button(0).setChecked(True)
         modes.addStretch(1)
-        modes.addWidget(self.cmap_box)
-        self.copy_text = QPushButton(self.tr("Copy text"))
-        self.copy_text.setToolTip(self.tr("Copy what print() shows."))
-        self.copy_csv = QPushButton(self.tr("Copy CSV"))
-        self.copy_csv.setToolTip(self.tr("Copy the slice in the table as CSV."))
-        self.copy_numpy = QPushButton(self.tr("Copy NumPy"))
-        self.copy_numpy.setToolTip(self.tr("Copy the slice in the table as a NumPy literal."))
-        for button in (self.copy_text, self.copy_csv, self.copy_numpy):
-            modes.addWidget(button)
+        # one Copy button with a menu: three buttons made the row wider than the window's
+        # middle at its default size
+        self.copy_button = QToolButton()
+        self.copy_button.setText(self.tr("Copy"))
+        self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.copy_button.setToolTip(self.tr("Copy the text print() shows, or the slice in the "
+                                            "table as CSV or as a NumPy literal."))
+        menu = QMenu(self.copy_button)
+        self.copy_text = menu.addAction(self.tr("Copy text (what print() shows)"))
+        self.copy_csv = menu.addAction(self.tr("Copy the slice as CSV"))
+        self.copy_numpy = menu.addAction(self.tr("Copy the slice as a NumPy literal"))
+        self.copy_button.setMenu(menu)
+        modes.addWidget(self.copy_button)
         self.edit_button = QPushButton(self.tr("Edit weights"))
         self.edit_button.setObjectName("editWeights")
         self.edit_button.setCheckable(True)
@@ -187,9 +197,9 @@ class ValuesPanel(Panel):
         self.table.cellHovered.connect(self._on_cell_hovered)
         self.table.cellTyped.connect(self._on_cell_typed)
         self.edit_button.toggled.connect(lambda _on: self.refresh())
-        self.copy_text.clicked.connect(self._on_copy_text)
-        self.copy_csv.clicked.connect(lambda: self._copy(as_csv(self.slice())))
-        self.copy_numpy.clicked.connect(lambda: self._copy(as_numpy_literal(self.slice())))
+        self.copy_text.triggered.connect(self._on_copy_text)
+        self.copy_csv.triggered.connect(lambda: self._copy(as_csv(self.slice())))
+        self.copy_numpy.triggered.connect(lambda: self._copy(as_numpy_literal(self.slice())))
         self.compute.unitPicked.connect(self._pick)
 
     # -- state -------------------------------------------------------------------------------
