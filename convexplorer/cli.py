@@ -155,6 +155,9 @@ def cmd_run(args) -> int:
             raise CliError(f"{where}: input: {exc}") from None
         decoded = decoded_bytes(config.input, base)
     _check_memory(config, tuple(shape), args.ignore_memory_limit, where, decoded)
+    from .cli_weights import apply_weight_options
+
+    config = apply_weight_options(config, args, shape)
     x = None
     try:
         if args.input:
@@ -197,6 +200,9 @@ def cmd_shapes(args) -> int:
                  else input_shape(config.input, Path(args.config).resolve().parent))
     except InputError as exc:
         raise CliError(f"input: {exc}", EXIT_USAGE) from None
+    from .cli_weights import apply_weight_options
+
+    config = apply_weight_options(config, args, shape)
     if args.check:
         from .engine.meta import infer_meta
 
@@ -214,8 +220,9 @@ def cmd_shapes(args) -> int:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     if args.formulas:
         for info in report.layers:
-            for j, line in enumerate(info.formula):
-                print(f"{info.label} dim {j}: {line}")
+            merge = info.spec.layer_type is not None and info.spec.layer_type.is_merge
+            for j, line in enumerate(info.formula):  # a merge's lines are not per dimension
+                print(f"{info.label}: {line}" if merge else f"{info.label} dim {j}: {line}")
     for p in report.problems:
         print(f"{short_path(args.config)}: {p}", file=sys.stderr)
     for note in report.notes:  # torch accepts these: the exit code stays 0
@@ -225,6 +232,7 @@ def cmd_shapes(args) -> int:
 
 def cmd_import(args) -> int:
     from .model.config_io import save_config
+    from .model.files import FileProblem, read_regular
     from .model.import_notes import CLI, note
     from .model.pytorch_code import ImportError_, import_text
     from .model.pytorch_parse import MAX_TEXT_CHARS
@@ -234,7 +242,10 @@ def cmd_import(args) -> int:
         if size > 4 * MAX_TEXT_CHARS:  # never read a huge file to refuse it afterwards
             message = note("file_too_long", size=size, limit=MAX_TEXT_CHARS).text(CLI)
             raise CliError(f"{args.file}: {message}", EXIT_USAGE)
-        text = Path(args.file).read_text(encoding="utf-8")
+        # a regular file only: a FIFO or /dev/zero would hang or fill the memory
+        text = read_regular(args.file, 4 * MAX_TEXT_CHARS, "text file").decode("utf-8")
+    except FileProblem as exc:
+        raise CliError(f"{short_path(args.file)}: {exc}", EXIT_USAGE) from None
     except OSError as exc:
         raise CliError(f"{args.file}: cannot read ({exc.strerror or exc})", EXIT_USAGE) from None
     except UnicodeDecodeError:
@@ -286,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "mse[:LAYER[:zeros|randn[:SEED]]], "
                                        "gradient[:LAYER[:SEED]]")
     r.add_argument("--channel-pngs", action="store_true", help="also one PNG per channel")
+    from .cli_weights import add_weight_options
+
+    add_weight_options(r)
     r.add_argument("--ignore-memory-limit", action="store_true",
                    help="run even if the estimated memory is above "
                         "CONVEXPLORER_MEMORY_LIMIT_MB (default 2048)")
@@ -296,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true",
                    help="also run the stack on torch's meta device (imports torch: slower) and "
                         "report anything torch rejects")
+    add_weight_options(s)
     i = sub.add_parser("import", help="turn print(model) output or nn.Sequential code into a "
                                       "config")
     i.add_argument("file", help="text file with print(model) output or PyTorch code")

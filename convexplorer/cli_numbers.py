@@ -54,6 +54,9 @@ def run_headless(args, objective=None):
         raise CliError(f"{args.config}: input: {exc}") from None
     _check_memory(config, tuple(shape), getattr(args, "ignore_memory_limit", False),
                   args.config)
+    from .cli_weights import apply_weight_options
+
+    config = apply_weight_options(config, args, shape)
     report = infer(config.layers, tuple(shape))
     try:
         result = run(config, base_dir=config_dir(args.config), input_array=x,
@@ -150,7 +153,11 @@ def cmd_script(args) -> int:
     config = _load(args.config)
     try:
         shape = input_shape(config.input, config_dir(args.config))
-        script = make_script(config, tuple(shape), config_dir(args.config))
+        from .cli_weights import apply_weight_options
+
+        config = apply_weight_options(config, args, shape)
+        weights = _custom_weights(config, tuple(shape), config_dir(args.config), args.config)
+        script = make_script(config, tuple(shape), config_dir(args.config), weights)
     except InputError as exc:
         raise CliError(f"{args.config}: input: {exc}", EXIT_USAGE) from None
     except ScriptError as exc:
@@ -162,6 +169,24 @@ def cmd_script(args) -> int:
     print("wrote {files}; run it with: python {script}".format(
         files=", ".join(str(p) for p in written), script=written[0]))
     return EXIT_OK
+
+
+def _custom_weights(config, shape, base_dir, where) -> dict | None:
+    """The weights the script loads (those not torch's init), or None when every layer has
+    torch's init (or the stack has problems, which make_script reports)."""
+    from .model.shapes import infer
+
+    if all(spec.weights.is_init for spec in config.layers):
+        return None
+    report = infer(config.layers, shape)
+    if not report.ok:
+        return None
+    from .engine.weights import WeightError, custom_weights
+
+    try:
+        return custom_weights(config, report, base_dir)
+    except WeightError as exc:
+        raise CliError(f"{where}: {exc}", EXIT_USAGE) from None
 
 
 def strict_json(value):
@@ -177,7 +202,9 @@ def strict_json(value):
 
 
 def add_parsers(sub) -> None:
-    """The ``print`` and ``compute`` sub-commands."""
+    """The ``print``, ``compute`` and ``script`` sub-commands."""
+    from .cli_weights import add_weight_options
+
     p = sub.add_parser("print", help="print a tensor of a run (or the model) exactly as "
                                      "PyTorch's print() does")
     p.add_argument("config", help="config file (JSON)")
@@ -191,6 +218,7 @@ def add_parsers(sub) -> None:
                    help="print(model): the stack as an nn.Sequential (no run)")
     p.add_argument("--ignore-memory-limit", action="store_true",
                    help="run even if the estimated memory is above the limit")
+    add_weight_options(p)
     c = sub.add_parser("compute", help="show how one output value is computed from the "
                                        "window and the kernel, with the run's numbers")
     c.add_argument("config", help="config file (JSON)")
@@ -203,11 +231,15 @@ def add_parsers(sub) -> None:
                    help="print a JSON object: layer, unit, value, recomputed, bias, terms")
     c.add_argument("--ignore-memory-limit", action="store_true",
                    help="run even if the estimated memory is above the limit")
+    add_weight_options(c)
     s = sub.add_parser("script", help="write a plain PyTorch script that builds the same "
                                       "layers, weights and input and prints the same numbers")
     s.add_argument("config", help="config file (JSON)")
     s.add_argument("-o", "--output", required=True, help="the .py file to write (a bundled "
-                                                         "sample image is written beside it)")
+                                                         "sample image, and NAME.weights.npz "
+                                                         "for weights that are not torch's "
+                                                         "init, are written beside it)")
+    add_weight_options(s)
 
 
 HANDLERS = {"print": cmd_print, "compute": cmd_compute, "script": cmd_script}

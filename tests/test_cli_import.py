@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from convexplorer.cli import main
 from convexplorer.model.config_io import load_config
 from convexplorer.model.shapes import infer
@@ -167,3 +169,16 @@ def test_why_no_layers_came_of_the_code_is_said(tmp_path, capsys):
                       "call, which is not run, so its layers are not imported; write them out, "
                       "e.g. as nn.Sequential(...)")
     assert err[-1].startswith(f"convexplorer: {src}: no torch.nn modules found")
+
+
+@pytest.mark.timeout(20)
+def test_import_of_a_fifo_is_refused_without_waiting(tmp_path, capsys):
+    import os
+
+    from convexplorer.cli import main
+
+    fifo = tmp_path / "model.txt"
+    os.mkfifo(fifo)
+    code = main(["import", str(fifo), "-o", str(tmp_path / "out.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "named pipe" in err and err.count("\n") == 1

@@ -40,7 +40,32 @@ def app_print(capsys, path, *args) -> str:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_exported_script_prints_what_the_app_prints(tmp_path, capsys, name):
-    path = example_path(name)
+    check_script(tmp_path, capsys, example_path(name))
+
+
+# every merge, by name, index and "input", a broadcast gate, and an unpool across a merge
+MERGES = """{"name": "merges", "seed": 4, "input": {"source": "random", "shape": [2, 3, 6, 6]},
+ "layers": [
+  {"type": "Conv2d", "name": "feat", "out_channels": 4, "kernel_size": 3, "padding": 1},
+  {"type": "MaxPool2d", "name": "pool", "kernel_size": 2, "return_indices": true},
+  {"type": "Conv2d", "out_channels": 4, "kernel_size": 1},
+  {"type": "Add", "name": "res", "from": 1},
+  {"type": "MaxUnpool2d", "name": "unpool", "kernel_size": 2},
+  {"type": "AdaptiveAvgPool2d", "output_size": 1},
+  {"type": "Sigmoid", "name": "gate"},
+  {"type": "Multiply", "name": "se", "from": "feat"},
+  {"type": "Concat", "name": "cat", "from": ["input", "4"]},
+  {"type": "Dropout", "p": 0.3}
+ ]}"""
+
+
+def test_exported_script_with_every_merge_prints_what_the_app_prints(tmp_path, capsys):
+    path = tmp_path / "merges.json"
+    path.write_text(MERGES, encoding="utf-8")
+    check_script(tmp_path, capsys, path)
+
+
+def check_script(tmp_path, capsys, path):
     script = tmp_path / "net.py"
     assert main(["script", str(path), "-o", str(script)]) == 0
     capsys.readouterr()
@@ -131,3 +156,67 @@ def test_script_computes_the_same_objective_and_gradients(tmp_path, capsys, obje
                 f"{lr.name}.{p} {size_str(g.shape)} {scalar_str(lr.grad_norms[p])}"
                 for lr in result.layers for p, g in lr.grads.items()]
     assert lines == expected
+
+
+def weighted_config(tmp_path):
+    """A stack with every weight source: a preset conv, an edited conv (in a sidecar), a
+    BatchNorm and a Linear from a checkpoint, in eval mode."""
+    from collections import OrderedDict
+
+    from torch import nn
+
+    from convexplorer.model.config_io import save_config
+    from convexplorer.model.spec import Config, LayerSpec
+    from convexplorer.model.weights import PresetKernel, WeightSpec, edited
+
+    torch.manual_seed(4)
+    trained = nn.Sequential(OrderedDict([("bn", nn.BatchNorm2d(6)), ("fc", nn.Linear(6, 3))]))
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.copy_(torch.randn_like(p))
+        trained.bn.running_mean.copy_(torch.randn(6))
+        trained.bn.running_var.copy_(torch.rand(6) + 0.5)
+    torch.save(trained.state_dict(), tmp_path / "trained.pt")
+    rng = np.random.default_rng(3)
+    numbers = edited({"weight": rng.standard_normal((6, 4, 5, 5)).astype(np.float32),
+                      "bias": rng.standard_normal(6).astype(np.float32)})
+    L = LayerSpec.make
+    layers = (
+        L("Conv2d", "conv1", out_channels=4, kernel_size=3).with_weights(WeightSpec(
+            "preset", kernels=(PresetKernel("sobel_x", out=0), PresetKernel("gabor", out=1),
+                               PresetKernel("gaussian", out=2, sigma=0.8),
+                               PresetKernel("laplacian", out=3)))),
+        L("ReLU", "relu1"),
+        L("Conv2d", "conv2", out_channels=6, kernel_size=5).with_weights(numbers),
+        L("BatchNorm2d", "bn").with_weights(WeightSpec("checkpoint", file="trained.pt",
+                                                       key="bn")),
+        L("AdaptiveAvgPool2d", "gap", output_size=1), L("Flatten", "flat"),
+        L("Linear", "fc", out_features=3).with_weights(WeightSpec("checkpoint",
+                                                                  file="trained.pt", key="fc")),
+    )
+    config = Config(layers=layers, input=InputSpec(shape=(2, 1, 12, 12), seed=1), mode="eval")
+    path = tmp_path / "net.json"
+    save_config(config, path)
+    assert (tmp_path / "net.weights.npz").is_file()  # conv2's numbers are a sidecar
+    return path, trained
+
+
+def test_script_reproduces_preset_edited_and_checkpoint_weights(tmp_path, capsys):
+    path, trained = weighted_config(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    script = out / "weighted.py"
+    assert main(["script", str(path), "-o", str(script)]) == 0
+    capsys.readouterr()
+    assert (out / "weighted.weights.npz").is_file()
+    text = script.read_text()
+    assert "model.eval()" in text and "load_state_dict" in text
+    done = run_script(script, out)
+    assert done.returncode == 0, done.stderr
+    printed = split_printed(done.stdout)
+    config = load_config(path)
+    for i, spec in enumerate(config.layers):
+        assert printed[f"{layer_label(i, spec)} output"] == app_print(capsys, path, "--layer",
+                                                                     i), spec
+    result = run(config, base_dir=tmp_path)
+    np.testing.assert_array_equal(result.layers[6].params["weight"], trained.fc.weight.detach())

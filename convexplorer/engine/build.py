@@ -15,6 +15,29 @@ SAME_PADDING_WARNING = "Using padding='same' with even kernel lengths"
 warnings.filterwarnings("ignore", message=SAME_PADDING_WARNING, category=UserWarning)
 
 
+class Merge(nn.Module):
+    """A merge layer (Add, Concat, Multiply) as the engine runs it: the previous output joined
+    with the outputs ``from`` names, passed in order (``forward(x, *others)``). It has no
+    parameters; exported code writes the operation itself (``out + block_in``)."""
+
+    def __init__(self, kind: str, dim: int = 1):
+        super().__init__()
+        self.kind, self.dim = kind, dim
+
+    def forward(self, x, *others):
+        if self.kind == "Concat":
+            return torch.cat([x, *others], dim=self.dim)
+        for other in others:
+            x = x + other if self.kind == "Add" else x * other
+        return x
+
+
+def merge_inputs(info, x0, outputs) -> tuple:
+    """The outputs a merge joins with the previous one (``info.sources``; None: the input
+    ``x0``), from ``outputs`` kept by layer index."""
+    return tuple(x0 if s is None else outputs[s] for s in info.sources)
+
+
 def build_module(info: LayerInfo) -> nn.Module:
     """The torch.nn module for one inferred layer. ``inplace`` is forced off so that every
     layer's own output survives for display (values are unchanged).
@@ -23,6 +46,8 @@ def build_module(info: LayerInfo) -> nn.Module:
     are torch's own defaults, so a keyword that an older torch lacks (BatchNorm's ``bias``
     before 2.12) is no obstacle unless the user sets it."""
     lt = info.spec.layer_type
+    if lt is not None and lt.is_merge:
+        return Merge(lt.name, info.kwargs.get("dim", 1))
     auto = lt.auto_param.name if lt is not None and lt.auto_param is not None else None
     kwargs = {k: v for k, v in info.kwargs.items() if k == auto or info.spec.is_set(k)}
     if "inplace" in kwargs:
@@ -36,17 +61,24 @@ def layer_seed(seed: int, index: int) -> int:
     return seed + index
 
 
-def build_modules(infos: list[LayerInfo], seed: int, device: str | torch.device = "cpu"):
+def build_modules(infos: list[LayerInfo], seed: int, device: str | torch.device = "cpu",
+                  base_dir=None):
     """All modules, each made on the CPU right after ``torch.manual_seed(seed + index)``
     (the same weights on every device, and editing one layer leaves the others' weights as
-    they were), then moved to ``device``. A plain script gets the same weights with
-    ``torch.manual_seed(seed + i); layer.reset_parameters()`` for layer ``i``."""
+    they were), then given the weights its spec asks for (a preset, edited numbers, a
+    checkpoint read from ``base_dir``: ``engine.weights``), then moved to ``device``. A plain
+    script gets the same init weights with ``torch.manual_seed(seed + i);
+    layer.reset_parameters()`` for layer ``i``."""
+    from .weights import apply_weights
+
     gen_state = torch.random.get_rng_state()
     try:
         modules = []
         for info in infos:
             torch.manual_seed(layer_seed(seed, info.index))
-            modules.append(build_module(info))
+            module = build_module(info)
+            apply_weights(module, info, base_dir)
+            modules.append(module)
     finally:
         torch.random.set_rng_state(gen_state)
     return [m.to(device) for m in modules]

@@ -10,7 +10,7 @@ import torch
 
 from ..model.shapes import ShapeReport, infer
 from ..model.validate import Problem
-from .build import build_module
+from .build import build_module, merge_inputs
 
 
 def _meta_module(info):
@@ -21,8 +21,8 @@ def _meta_module(info):
     return build_module(info)
 
 
-def _forward(module, x, info, indices):
-    args = (indices[info.indices_from],) if info.indices_from is not None else ()
+def _forward(module, x, info, indices, others=()):
+    args = (indices[info.indices_from],) if info.indices_from is not None else others
     kwargs = {"output_size": info.unpool_size} if info.indices_from is not None else {}
     try:
         return module(x, *args, **kwargs)
@@ -47,7 +47,7 @@ def infer_meta(layers, input_shape) -> ShapeReport:
         return report
     with torch.device("meta"):
         try:
-            x = torch.empty(tuple(input_shape))
+            x = x0 = torch.empty(tuple(input_shape))
         except RuntimeError as exc:  # e.g. "Storage size calculation overflowed"
             report.input_problems.append(Problem(
                 None, "input", "shape", f"torch cannot make a tensor of shape "
@@ -60,7 +60,7 @@ def infer_meta(layers, input_shape) -> ShapeReport:
                 break
             try:
                 module = _meta_module(info)
-                y = _forward(module, x, info, indices)
+                y = _forward(module, x, info, indices, merge_inputs(info, x0, outputs))
                 if isinstance(y, tuple):
                     y, indices[info.index] = y
             except Exception as exc:  # torch raises RuntimeError/ValueError/TypeError...

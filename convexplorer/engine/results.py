@@ -21,9 +21,11 @@ class LayerResult:
     grad_output: np.ndarray | None = None
     indices: np.ndarray | None = None  # max pools with return_indices: flat argmax per output
     indices_from: int | None = None  # MaxUnpool: the layer whose indices it used
+    sources: tuple[int | None, ...] = ()  # merges: the layers joined (None: the input)
     grad_fn: str | None = None  # the output's grad_fn, as print(output) names it
     params: dict[str, np.ndarray] = field(default_factory=dict)  # "weight", "bias"
     grads: dict[str, np.ndarray] = field(default_factory=dict)
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)  # running stats, as made
     grad_norms: dict[str, float] = field(default_factory=dict)  # L2 norm, like .grad.norm()
     no_grad: tuple[str, ...] = ()  # parameters whose .grad torch left None (zeros in grads)
     param_count: int = 0

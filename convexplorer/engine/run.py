@@ -17,10 +17,11 @@ from ..model.objectives import check_objective, target_classes
 from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config, Objective, layer_label
 from .allocator import keep_freed_memory
-from .build import build_modules
+from .build import build_modules, merge_inputs
 from .devices import DeviceError, check_device
 from .inputs import InputError, load_input
 from .results import LayerResult, RunResult
+from .weights import WeightError, restore_buffers, snapshot_buffers, weights_key
 
 
 class RunError(Exception):
@@ -128,7 +129,8 @@ def run(
         raise RunError(str(bad_objective[0]))
     labels = [layer_label(i.index, i.spec) for i in report.layers]
     try:
-        return _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start)
+        return _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start,
+                    base_dir)
     except (torch.OutOfMemoryError, MemoryError):  # MemoryError: numpy's, on the host
         raise RunError(_oom_message(str(dev), report)) from None
     except RuntimeError as exc:
@@ -145,26 +147,32 @@ def _report_fits(report: ShapeReport | None, config: Config, shape: tuple[int, .
             and all(info.spec is spec for info, spec in zip(report.layers, config.layers)))
 
 
-_MODULE_CACHE: dict[tuple, list] = {}
+_MODULE_CACHE: dict[tuple, tuple] = {}
 _CACHE_SIZE = 4
 
 
-def _cached_modules(report: ShapeReport, seed: int, dev: torch.device) -> list:
-    """Modules for this stack, reused while the layers, seed and device are unchanged (building
-    and initialising them is a large part of a small run). Same seed, same weights either way;
-    only gradients need clearing."""
+def _cached_modules(report: ShapeReport, seed: int, dev: torch.device, base_dir=None,
+                    mode: str = "train") -> tuple[list, list]:
+    """Modules for this stack, reused while the layers, their weight sources, seed and device
+    are unchanged (building and initialising them is a large part of a small run). Same seed,
+    same weights either way; gradients are cleared and buffers (BatchNorm's running
+    statistics, which a training-mode run updates) put back as made. Also the buffers as
+    made, for the result."""
     key = (str(dev), seed, tuple((i.spec.type, tuple(sorted(i.kwargs.items(), key=str)))
-                                 for i in report.layers))
-    modules = _MODULE_CACHE.pop(key, None)
-    if modules is None:
-        modules = build_modules(report.layers, seed, dev)
-    _MODULE_CACHE[key] = modules
+                                 for i in report.layers), weights_key(report, base_dir))
+    cached = _MODULE_CACHE.pop(key, None)
+    if cached is None:
+        modules = build_modules(report.layers, seed, dev, base_dir)
+        cached = (modules, snapshot_buffers(modules))
+    _MODULE_CACHE[key] = cached
     while len(_MODULE_CACHE) > _CACHE_SIZE:
         _MODULE_CACHE.pop(next(iter(_MODULE_CACHE)))
+    modules, buffers = cached
+    restore_buffers(modules, buffers)
     for m in modules:
-        m.train()
+        m.train(mode != "eval")
         m.zero_grad(set_to_none=True)
-    return modules
+    return modules, buffers
 
 
 def _to_numpy(t: torch.Tensor | None) -> np.ndarray | None:
@@ -280,9 +288,12 @@ class _HostCopy:
         return out
 
 
-def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start) -> RunResult:
+def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_start,
+         base_dir=None) -> RunResult:
     try:
-        modules = _cached_modules(report, config.seed, dev)
+        modules, buffers = _cached_modules(report, config.seed, dev, base_dir, config.mode)
+    except WeightError as exc:
+        raise RunError(str(exc), [exc.problem]) from None
     except (TypeError, ValueError) as exc:  # e.g. a keyword this torch version lacks
         raise RunError(f"torch cannot build the layers: {str(exc).strip().splitlines()[0]} "
                        f"(torch {torch.__version__})") from None
@@ -303,6 +314,8 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
         try:
             if info.indices_from is not None:
                 y = module(h, indices[info.indices_from], output_size=info.unpool_size)
+            elif info.sources:  # a merge: the outputs ``from`` names, kept by index
+                y = module(h, *merge_inputs(info, x, outputs))
             else:
                 y = module(h)
         except (RuntimeError, ValueError, TypeError) as exc:
@@ -343,7 +356,7 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
     arrays = iter(copy.arrays(backward_batch))
     grad_input, obj_value = next(arrays), float(next(arrays)[0])
     layers = []
-    for info, y, named, ms in zip(report.layers, outputs, params, times):
+    for info, y, named, ms, own in zip(report.layers, outputs, params, times, buffers):
         lr = LayerResult(
             index=info.index,
             name=info.spec.name or str(info.index),
@@ -355,10 +368,12 @@ def _run(config, report, x_np, dev, objective, labels, cancel, generation, t_sta
             indices=next(fwd),
             grad_output=next(arrays),
             indices_from=info.indices_from,
+            sources=info.sources,
             grad_fn=y.grad_fn.name() if y.grad_fn is not None else None,
             param_count=info.params,
             macs=info.macs,
             time_ms=ms,
+            buffers={k: _to_numpy(b) for k, b in own.items()},
         )
         for pname, _ in named:
             lr.params[pname] = next(fwd)

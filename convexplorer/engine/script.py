@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model.objectives import check_objective, target_classes
-from ..model.pytorch_export import module_code, module_names, resolved_layers
+from ..model.pytorch_class import CLASS_NAME, class_lines, forward_lines, has_merges
+from ..model.pytorch_export import class_parts, module_code, module_names, resolved_layers
 from ..model.spec import Config, Objective, layer_label
 from .inputs import SAMPLE_PREFIX, resolve_path
 
@@ -29,10 +30,40 @@ class ScriptError(ValueError):
 
 @dataclass
 class Script:
-    """The script's text and the files to write beside it (name -> bytes)."""
+    """The script's text and the files to write beside it (name -> bytes); ``weights``: the
+    ``.npz`` of the weights that are not torch's init, written as ``NAME.weights.npz`` beside
+    ``NAME.py``."""
 
     text: str
     files: dict[str, bytes] = field(default_factory=dict)
+    weights: bytes | None = None
+
+
+def weights_npz(arrays: dict) -> bytes:
+    """``np.savez`` of ``arrays`` (state_dict key -> array), as bytes."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def weights_from_result(result, config: Config) -> dict | None:
+    """The state_dict entries (parameters and buffers, by module name) of the layers of
+    ``config`` whose weights are not torch's init, as ``result`` made them; None when the
+    result is of other layers (a run still to come). Torch-free: the window uses it."""
+    if result is None or result.config.layers != config.layers or \
+            result.config.seed != config.seed:
+        return None
+    names = module_names(config.layers)
+    out = {}
+    for spec, name, lr in zip(config.layers, names, result.layers):
+        if not spec.weights.is_init:
+            for key, array in {**lr.params, **lr.buffers}.items():
+                out[f"{name}.{key}"] = array
+    return out
 
 
 _FORWARD_ALL = '''
@@ -172,8 +203,11 @@ def _input_code(config: Config, base_dir) -> tuple[list[str], dict, bool]:
     return lines, files, True
 
 
-def make_script(config: Config, input_shape, base_dir=None) -> Script:
-    """The runnable script for ``config`` (``input_shape`` resolves auto channel counts)."""
+def make_script(config: Config, input_shape, base_dir=None, weights: dict | None = None) -> Script:
+    """The runnable script for ``config`` (``input_shape`` resolves auto channel counts).
+    ``weights``: the state_dict entries of the layers whose weights are not torch's init
+    (``weights_from_result``, or ``engine.weights.custom_weights``), loaded by the script
+    from ``NAME.weights.npz`` beside it."""
     from ..model.shapes import infer
 
     report = infer(config.layers, tuple(input_shape))
@@ -188,6 +222,8 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
     names = module_names(config.layers)
     labels = [layer_label(i, spec) for i, spec in enumerate(config.layers)]
     input_lines, files, needs_numpy = _input_code(config, base_dir)
+    weights = weights or {}
+    needs_numpy = needs_numpy or bool(weights)
     objective_lines = _objective_code(config.objective, names, int(input_shape[0]))
     image = config.input.source == "image"
     head = [f"# {config.name}: a plain PyTorch script made by convexplorer.",
@@ -197,9 +233,10 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
             "backward",
             "# of the same objective, and prints what convexplorer's Values tab and its "
             "`print`",
-            "# command print (each tensor after a line that starts with \"#>\").",
-            "from collections import OrderedDict"]
-    if files:
+            "# command print (each tensor after a line that starts with \"#>\")."]
+    if not has_merges(layers):
+        head.append("from collections import OrderedDict")
+    if files or weights:
         head.append("from pathlib import Path")
     head.append("")
     if needs_numpy:
@@ -212,13 +249,34 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
         head += ["HERE = Path(__file__).resolve().parent  # the bundled image is beside me"]
     head += [f"SEED = {config.seed}  # layer i is made right after torch.manual_seed(SEED + i)",
              ""]
-    body = ["model = nn.Sequential(OrderedDict(["]
-    body += [f"    ({name!r}, {module_code(spec)})," for name, spec in zip(names, layers)]
-    body += ["]))",
-             "for i, layer in enumerate(model):  # convexplorer's weights",
+    if has_merges(layers):
+        steps, codes = class_parts(layers)
+        head += [""] + class_lines(steps, names, codes) + ["", ""]
+        body = [f"model = {CLASS_NAME}()",
+                "layers = [  # the stack in order (None: a merge, which has no module)"]
+        body += [f"    model.{name}," if code else "    None," for name, code in zip(names, codes)]
+        body += ["]"]
+        helpers = ["", "def forward_all(model, x):",
+                   '    """Every layer\'s output, by name: forward() written out, keeping each '
+                   'output."""'] + forward_lines(steps, names, owner="model", record=True)
+    else:
+        body = ["model = nn.Sequential(OrderedDict(["]
+        body += [f"    ({name!r}, {module_code(spec)})," for name, spec in zip(names, layers)]
+        body += ["]))", "layers = model"]
+        helpers = _FORWARD_ALL.rstrip("\n").split("\n")
+    body += ["for i, layer in enumerate(layers):  # convexplorer's weights",
              "    if hasattr(layer, \"reset_parameters\"):",
              "        torch.manual_seed(SEED + i)",
-             "        layer.reset_parameters()",
+             "        layer.reset_parameters()"]
+    if weights:
+        body += ["# the weights that are not torch's init (presets, edited numbers, a checkpoint),",
+                 "# saved by convexplorer beside this script",
+                 "weights_file = Path(__file__).with_suffix(\".weights.npz\")",
+                 "WEIGHTS = np.load(weights_file, allow_pickle=False)",
+                 "model.load_state_dict({k: torch.from_numpy(WEIGHTS[k]) for k in "
+                 "WEIGHTS.files}, strict=False)"]
+    body += ["model.eval()  # BatchNorm uses its running statistics, Dropout passes all"
+             if config.mode == "eval" else
              "model.train()  # BatchNorm uses the batch's statistics, Dropout drops", ""]
     body += input_lines
     body += ["x.requires_grad_(True)", "",
@@ -235,11 +293,10 @@ def make_script(config: Config, input_shape, base_dir=None) -> Script:
              "        print(name, None)",
              "    else:",
              "        print(name, p.grad.size(), p.grad.norm())"]
-    helpers = _FORWARD_ALL.rstrip("\n").split("\n")
     if config.input.source == "signal":
         helpers += _SIGNAL.rstrip("\n").split("\n")
     text = "\n".join(head + helpers[1:] + ["", ""] + body) + "\n"
-    return Script(text, files)
+    return Script(text, files, weights_npz(weights) if weights else None)
 
 
 def write_script(script: Script, path) -> list[Path]:
@@ -249,6 +306,10 @@ def write_script(script: Script, path) -> list[Path]:
     for name, data in script.files.items():
         side = path.parent / name
         side.write_bytes(data)
+        written.append(side)
+    if script.weights is not None:
+        side = path.with_suffix(".weights.npz")
+        side.write_bytes(script.weights)
         written.append(side)
     path.write_text(script.text, encoding="utf-8")
     return [path] + written

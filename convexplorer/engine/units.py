@@ -11,7 +11,7 @@ from ..model.shapes import ShapeReport
 from ..model.spec import Unit
 from .results import RunResult
 
-__all__ = ["Breakdown", "UnitError", "breakdown", "layer_input"]
+__all__ = ["Breakdown", "UnitError", "breakdown", "input_name", "layer_input", "merge_sources"]
 
 
 def layer_input(result: RunResult, index: int) -> np.ndarray:
@@ -35,4 +35,17 @@ def breakdown(result: RunResult, report: ShapeReport, unit: Unit) -> Breakdown:
         pool = result.layers[lr.indices_from]
         pool_indices, pool_input_shape = pool.indices, tuple(pool.input_shape)
     return compute_unit(info, layer_input(result, unit.layer), lr.activation, lr.params,
-                        unit.index, pool_indices=pool_indices, pool_input_shape=pool_input_shape)
+                        unit.index, pool_indices=pool_indices, pool_input_shape=pool_input_shape,
+                        sources=merge_sources(result, lr), previous=input_name(result, unit.layer))
+
+
+def input_name(result: RunResult, index: int) -> str:
+    """How layer ``index``'s input is named: "input" or "conv1 (Conv2d) output"."""
+    return "input" if index == 0 else f"{result.layers[index - 1].label} output"
+
+
+def merge_sources(result: RunResult, lr) -> list[tuple[str, np.ndarray]]:
+    """(name, array) of the outputs a merge joins (``LayerResult.sources``)."""
+    return [("input", result.input) if s is None else
+            (f"{result.layers[s].label} output", result.layers[s].activation)
+            for s in lr.sources]

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..model.files import read_regular
 from ..model.pytorch_code import ImportError_, ImportResult, import_text
 from ..model.pytorch_parse import MAX_TEXT_CHARS
 from ..model.shapes import fmt_shape, infer
@@ -150,7 +151,8 @@ class CodeDialog(QDialog):
                     "(about 1 MB) are read; keep only the model's code or its print(model) "
                     "output").format(path=path, size=size, limit=MAX_TEXT_CHARS))
                 return
-            self.editor.setPlainText(Path(path).read_text(encoding="utf-8"))
+            data = read_regular(path, 4 * MAX_TEXT_CHARS, "text file")  # no FIFO, no device
+            self.editor.setPlainText(data.decode("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             self.notes_view.setPlainText(self.tr("{path}: cannot read ({error})").format(
                 path=path, error=exc))

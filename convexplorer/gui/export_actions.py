@@ -153,10 +153,12 @@ class ExportActions(QObject):
             lambda: self.export_run(channel_pngs=True),
             "The run folder plus one PNG for each channel of each layer")
         self.copy_code_action = self._action("&Copy as PyTorch Code", self.copy_code,
-                                             "Copy an nn.Sequential that rebuilds this stack")
+                                             "Copy an nn.Sequential (with skip connections, "
+                                             "an nn.Module class) that rebuilds this stack")
         self.save_code_action = self._action("Save as PyTorch Code (.&py)\u2026",
                                              self.save_code,
-                                             "Save an nn.Sequential that rebuilds this stack")
+                                             "Save an nn.Sequential (with skip connections, "
+                                             "an nn.Module class) that rebuilds this stack")
         self.script_action = self._action(
             self.tr("Save as Runnable &Script (.py)\u2026"), lambda: self.save_script(),
             self.tr("A plain PyTorch script with the same weights and input that prints what "
@@ -342,7 +344,7 @@ class ExportActions(QObject):
 
     def save_script(self, path: str | None = None) -> bool:
         """Save the runnable script (and a bundled sample image beside it)."""
-        from ..engine.script import ScriptError, make_script, write_script
+        from ..engine.script import ScriptError, make_script, weights_from_result, write_script
 
         pipeline = self.window.pipeline
         shape = self._input_shape()
@@ -350,7 +352,14 @@ class ExportActions(QObject):
             if shape is None:
                 raise ScriptError(self.tr("The input cannot be read, so the script cannot "
                                           "make it; fix the input first."))
-            script = make_script(pipeline.config, tuple(shape), pipeline.base_dir)
+            weights = None
+            if not all(spec.weights.is_init for spec in pipeline.config.layers):
+                # the numbers the last run used (the window never builds modules itself)
+                weights = weights_from_result(self.window.last_result, pipeline.config)
+                if weights is None:
+                    raise ScriptError(self.tr("The run with these weights is not finished "
+                                              "yet; save the script once the results show."))
+            script = make_script(pipeline.config, tuple(shape), pipeline.base_dir, weights)
         except ScriptError as exc:
             self.files._error(self.tr("Cannot write the script"), str(exc))
             return False

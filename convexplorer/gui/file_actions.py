@@ -94,6 +94,7 @@ class FileActions(QObject):
         menu.addAction(self.save_as_action)
         menu.addSeparator()
         menu.addAction(self.paste_code_action)
+        menu.addAction(self.window.weight_actions.load_action)
         self.export.populate(menu)
         self.rebuild_recent_menu()
 

@@ -76,6 +76,7 @@ class InputPanel(QWidget):
     inputEdited = Signal(object, str)  # InputSpec, what changed (an undo merge key)
     deviceChosen = Signal(str)
     seedEdited = Signal(int)
+    modeChosen = Signal(str)  # "train" or "eval"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -112,6 +113,14 @@ class InputPanel(QWidget):
                              "leaves the others' weights as they were.")
         self.seed.valueChanged.connect(self._on_seed)
         bottom.addRow("seed", self.seed)
+        self.eval_box = QCheckBox(self.tr("eval mode (model.eval())"), self)
+        self.eval_box.setObjectName("evalMode")
+        self.eval_box.setToolTip(self.tr(
+            "Run the whole stack in eval mode, as trained models are looked at: BatchNorm uses "
+            "its running statistics (from a checkpoint) instead of the batch's, and Dropout "
+            "passes everything. Off: training mode, model.train()."))
+        self.eval_box.toggled.connect(self._on_eval)
+        bottom.addRow("mode", self.eval_box)
         outer.addLayout(bottom)
         self.shape_label = QLabel(self)
         self.shape_label.setObjectName("inputShape")
@@ -258,6 +267,7 @@ class InputPanel(QWidget):
             if spec.source == "npy" and not _typing(self.npy_path):
                 self.npy_path.setText(spec.path or "")
             self.seed.setValue(config.seed)
+            self.eval_box.setChecked(config.mode == "eval")
             self._select_device(config.device)
         finally:
             self._filling = False
@@ -392,6 +402,10 @@ class InputPanel(QWidget):
     def _on_seed(self, value: int) -> None:
         if not self._filling:
             self.seedEdited.emit(value)
+
+    def _on_eval(self, checked: bool) -> None:
+        if not self._filling:
+            self.modeChosen.emit("eval" if checked else "train")
 
     def browse_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", "", IMAGE_FILTER)

@@ -35,6 +35,7 @@ from ..model.catalogue import LayerType
 from ..model.shapes import LayerInfo
 from ..model.spec import LayerSpec, shown_name
 from .param_editor import ParamEditor
+from .weights_editor import WeightsEditor
 
 STYLE = """
 QFrame#paramField[invalid="true"] {
@@ -131,7 +132,14 @@ class LayerForm(QWidget):
         # One page per layer type in a stack: switching shows and hides, nothing is reparented
         # (moving a page in and out of the scroll area re-polished every widget on it).
         self.stack = QStackedWidget()
-        self.scroll.setWidget(self.stack)
+        self.weights_editor = WeightsEditor()  # below the parameters, for layers with weights
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(self.stack)
+        body_layout.addWidget(self.weights_editor)
+        body_layout.addStretch(1)
+        self.scroll.setWidget(body)
         self._pages: dict[str | None, _Page] = {}  # by layer type name (None: no layer)
         self._page = self._page_for(None)
         self._raise(self._page)
@@ -148,10 +156,11 @@ class LayerForm(QWidget):
 
     # -- showing a layer ---------------------------------------------------------------------
     def set_layer(self, index: int | None, spec: LayerSpec | None,
-                  info: LayerInfo | None) -> None:
+                  info: LayerInfo | None, choices=()) -> None:
         """Show layer ``index`` (None: nothing selected). Rebuilds the editors only when the
         type changes (a field keeps its focus while the user types, and another layer of the
-        same type reuses them); another layer starts a new undo step per field."""
+        same type reuses them); another layer starts a new undo step per field. ``choices``:
+        what a merge's ``from`` may name, (reference, text) per earlier layer and the input."""
         if index != self.index:
             self.current_field = None
             self.edit_session += 1
@@ -161,13 +170,16 @@ class LayerForm(QWidget):
         if key != self._key:
             self._key = key
             self._show_page(lt)
+        self.weights_editor.set_layer(index, spec, info)
         if spec is None:
             self.title.setText("No layer selected")
             self.doc.setText("Add a layer with \u201cAdd layer\u201d or select one in the stack.")
             self.problems_label.setVisible(False)
             self.help_line.setText("")
             return
-        self.title.setText(f"{shown_name(spec.name or str(index))} \u2014 nn.{spec.type}")
+        # a merge is an operation in forward() (out + block_in), not an nn module
+        what = spec.type if lt is not None and lt.is_merge else f"nn.{spec.type}"
+        self.title.setText(f"{shown_name(spec.name or str(index))} \u2014 {what}")
         self.doc.setText(lt.help if lt else f"unknown layer type {spec.type!r}")
         if not self.name_edit.hasFocus() or self.name_edit.text() != (spec.name or ""):
             self.name_edit.setText(spec.name or "")
@@ -185,6 +197,8 @@ class LayerForm(QWidget):
             followed = resolved.get(name) if editor.param.auto else None
             if editor.param.nullable and name == "stride":
                 followed = spec.value("kernel_size")
+            if editor.param.is_reference:
+                editor.set_choices(list(choices))
             editor.set_value(spec.value(name), spec.is_set(name), followed)
             editor.set_problem("; ".join(by_field[name]) if name in by_field else None)
         if info is not None and info.input_shape is None and not problems:

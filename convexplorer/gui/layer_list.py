@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QPointF, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..model.catalogue import CATALOGUE, GROUPS, types_in_group
+from ..model.merges import sources
 from ..model.shapes import LayerInfo, ShapeReport, fmt_shape
 from ..model.spec import Config, LayerSpec, shown_name
 
@@ -40,6 +41,10 @@ NOTE_ROLE = Qt.ItemDataRole.UserRole + 5  # bool: runs, with a warning (model.sh
 ERROR_COLOR = QColor("#c62828")
 NOTE_COLOR = QColor("#e08a00")
 ACCENT_COLOR = QColor("#1f5f99")
+# skip connections, drawn as arcs left of the rows: one colour per merge type
+ARC_COLORS = {"Add": QColor("#2e7d32"), "Concat": QColor("#6a1b9a"),
+              "Multiply": QColor("#c05600")}
+LANE = 7  # pixels between nested arcs
 
 # Values for the required parameters of a newly added layer (the catalogue has no default for
 # them): small, common choices that run at once on the default input.
@@ -80,6 +85,10 @@ NEW_LAYER_PARAMS: dict[str, dict[str, Any]] = {
     "LPPool1d": {"norm_type": 2.0, "kernel_size": 2},
     "LPPool2d": {"norm_type": 2.0, "kernel_size": 2},
     "Unflatten": {"dim": 1, "unflattened_size": (1, -1)},
+    # the window picks a fitting earlier layer (model.merges.default_from)
+    "Add": {"from": "input"},
+    "Concat": {"from": ("input",)},
+    "Multiply": {"from": "input"},
 }
 
 
@@ -112,7 +121,9 @@ def key_params_text(spec: LayerSpec) -> str:
         value = spec.value(name)
         if p.auto and not spec.is_set(name):
             continue  # follows the layer before: its shape says it
-        if p.required or (spec.is_set(name) and value != p.default):
+        if p.is_reference and isinstance(value, tuple):  # as the config writes it
+            parts.append(f"{name}=[{', '.join(fmt_value(v) for v in value)}]")
+        elif p.required or (spec.is_set(name) and value != p.default):
             parts.append(f"{name}={fmt_value(value)}")
     return ", ".join(parts)
 
@@ -216,9 +227,11 @@ class LayerRowDelegate(QStyledItemDelegate):
         dim = QColor(text_color)
         dim.setAlpha(150)
         painter.save()
-        r = opt.rect.adjusted(self.PAD + 4, self.PAD, -self.PAD, -self.PAD)
+        gutter = getattr(opt.widget, "gutter", 0)  # room for the skip arcs on the left
+        r = opt.rect.adjusted(self.PAD + 4 + gutter, self.PAD, -self.PAD, -self.PAD)
         if invalid or noted:
-            painter.fillRect(QRect(opt.rect.left(), opt.rect.top() + 2, 4, opt.rect.height() - 4),
+            painter.fillRect(QRect(opt.rect.left() + gutter, opt.rect.top() + 2, 4,
+                                   opt.rect.height() - 4),
                              ERROR_COLOR if invalid else NOTE_COLOR)
         fm = QFontMetrics(opt.font)
         line_h = fm.height()
@@ -292,6 +305,65 @@ class StackView(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setUniformItemSizes(True)
         self.setAlternatingRowColors(True)
+        self.arcs: list[tuple[int, int, int, str]] = []  # (source row or -1, merge row, lane,
+        # merge type): the skip connections drawn left of the rows
+        self.gutter = 0
+
+    def set_arcs(self, arcs: list[tuple[int, int, str]]) -> None:
+        """The skip connections to draw: (source row, -1 for the input; merge row; type).
+        Arcs that overlap get separate lanes, the longer ones outside."""
+        lanes: list[list[tuple[int, int]]] = []
+        placed = []
+        for src, dst, kind in sorted(arcs, key=lambda a: (a[1] - a[0], a[1])):
+            lane = next((k for k, spans in enumerate(lanes)
+                         if all(dst <= a or src >= b for a, b in spans)), len(lanes))
+            if lane == len(lanes):
+                lanes.append([])
+            lanes[lane].append((src, dst))
+            placed.append((src, dst, lane, kind))
+        gutter = len(lanes) * LANE + 8 if lanes else 0
+        if placed != self.arcs or gutter != self.gutter:
+            self.arcs, self.gutter = placed, gutter
+            self.viewport().update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self.arcs or not self.count():
+            return
+        painter = QPainter(self.viewport())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        right = self.gutter - 2.0
+        for src, dst, lane, kind in self.arcs:
+            if dst >= self.count():
+                continue
+            target = self.visualItemRect(self.item(dst))
+            if src < 0:  # the input: from the top of the list
+                y0 = self.visualItemRect(self.item(0)).top() + 3.0
+            elif src < self.count():
+                y0 = float(self.visualItemRect(self.item(src)).center().y())
+            else:
+                continue
+            y1 = float(target.center().y())
+            x = right - 6.0 - lane * LANE
+            bend = min(5.0, (y1 - y0) / 2)
+            path = QPainterPath(QPointF(right, y0))
+            path.lineTo(x + bend, y0)
+            path.quadTo(x, y0, x, y0 + bend)
+            path.lineTo(x, y1 - bend)
+            path.quadTo(x, y1, x + bend, y1)
+            path.lineTo(right, y1)
+            colour = ARC_COLORS.get(kind, ACCENT_COLOR)
+            painter.setPen(QPen(colour, 1.6))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(path)
+            painter.setBrush(colour)
+            painter.drawEllipse(QPointF(right, y0), 2.0, 2.0)
+            head = QPainterPath(QPointF(right + 1.5, y1))
+            head.lineTo(right - 3.5, y1 - 3.5)
+            head.lineTo(right - 3.5, y1 + 3.5)
+            head.closeSubpath()
+            painter.drawPath(head)
+        painter.end()
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
         src = self.currentRow()
@@ -371,6 +443,10 @@ class LayerList(QWidget):
                     self.view.addItem(item)
                 info = infos[i] if i < len(infos) else None
                 self._fill_item(item, i, spec, info)
+            self.view.set_arcs([(-1 if s is None else s, i, spec.type)
+                                for i, spec in enumerate(config.layers)
+                                if spec.layer_type is not None and spec.layer_type.is_merge
+                                for s in sources(config.layers, i)])
             if selection is not None and 0 <= selection < self.view.count():
                 self.view.setCurrentRow(selection)
             else:
@@ -381,6 +457,9 @@ class LayerList(QWidget):
     def _fill_item(self, item: QListWidgetItem, i: int, spec: LayerSpec,
                    info: LayerInfo | None) -> None:
         params = key_params_text(spec)
+        if not spec.weights.is_init:  # where its weights come from, when not torch's init
+            params = f"{params}; weights: {spec.weights.source}" if params else \
+                f"weights: {spec.weights.source}"
         shape = fmt_shape(info.output_shape) if info is not None else "?"
         invalid = bool(info is not None and info.problems)
         shown = shown_name(spec.name) if spec.name else None

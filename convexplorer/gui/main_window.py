@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from ..model.memory import estimate_bytes, fmt_bytes, memory_limit_bytes
+from ..model.merges import default_from, reference_choices
 from ..model.pipeline import Pipeline, PipelineEvent
 from ..model.shapes import ShapeReport, infer
 from ..model.spec import Config
@@ -30,6 +31,7 @@ from .runner import Runner, freeze_gc, gc_frozen
 from .shapes_table import ShapesTable
 from .status import RunStatus
 from .summary_view import RunSummary
+from .weight_actions import WeightActions
 from .window_actions import FieldUndo, build_menus, make_actions
 from .window_drops import dropped_path, open_dropped
 from .window_layout import build_central, build_docks, reset_layout
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         self._start_timer.timeout.connect(self.start)
         self._shown_selection: int | None = -1  # what the panels were last told
         self.file_actions = FileActions(self)
+        self.weight_actions = WeightActions(self)
         self.window_actions = make_actions(self)
         self._build_views()
         self.status = RunStatus(self.statusBar())
@@ -81,6 +84,7 @@ class MainWindow(QMainWindow):
         self.runner.devicesReady.connect(self._on_devices)
         self.runner.cancelledRunEnded.connect(self._on_cancelled_run_ended)
         self.field_undo = FieldUndo(self)
+        self.weight_actions.connect()
         self._refresh(run=False)
         self.choose_start_tab()
 
@@ -236,7 +240,8 @@ class MainWindow(QMainWindow):
             report.input_problems = [Problem(None, "input", None, self.input_error)]
         else:
             report = infer(config.layers, shape)
-        self.report = report
+        old, self.report = self.report, report
+        self.weight_actions.note_remade(old, report)
         self.estimate = estimate_bytes(report, self._decoded(config)) if report.ok else None
         if run and self._started:
             # the worker starts on the run while this thread updates the views
@@ -269,7 +274,9 @@ class MainWindow(QMainWindow):
         self.layer_list.set_stack(config, report, sel)
         spec = config.layers[sel] if sel is not None else None
         info = report.layers[sel] if report is not None and sel is not None else None
-        self.form.set_layer(sel, spec, info)
+        merge = spec is not None and spec.layer_type is not None and spec.layer_type.is_merge
+        self.form.set_layer(sel, spec, info,
+                            reference_choices(config.layers, sel) if merge else ())
         self.shapes.set_report(report, self.last_result, sel)
         self.notes_bar.set_report(report, sel)
         self.window_actions["insert_flatten"].setEnabled(
@@ -405,9 +412,7 @@ class MainWindow(QMainWindow):
                                     merge=("param", index, name, self.form.edit_session))
 
     def _on_rename(self, index: int, name: str) -> None:
-        spec = self.pipeline.config.layers[index]
-        self.pipeline.replace_layer(index, spec.renamed(name), "rename layer",
-                                    merge=("name", index, self.form.edit_session))
+        self.pipeline.rename_layer(index, name, merge=("name", index, self.form.edit_session))
 
     def _on_input_edited(self, spec, what: str) -> None:
         self.pipeline.set_config(replace(self.pipeline.config, input=spec), f"change {what}",
@@ -416,8 +421,16 @@ class MainWindow(QMainWindow):
     def add_layer(self, type_name: str) -> None:
         """Add a ``type_name`` layer after the selected one."""
         sel = self.pipeline.selection
-        index = sel + 1 if sel is not None else len(self.pipeline.config.layers)
-        stack_edits.insert_layer(self.pipeline, index, new_layer_spec(type_name))
+        layers = self.pipeline.config.layers
+        index = sel + 1 if sel is not None else len(layers)
+        spec = new_layer_spec(type_name)
+        if spec.layer_type is not None and spec.layer_type.is_merge:
+            report = self.report
+            shapes = [i.output_shape for i in report.layers] if report else [None] * len(layers)
+            source = default_from(layers, shapes, report.input_shape if report else None, index,
+                                  type_name)
+            spec = spec.with_params(**{"from": source})
+        stack_edits.insert_layer(self.pipeline, index, spec)
 
     def insert_flatten_before(self, index: int | None = None) -> None:
         """Insert a Flatten before layer ``index`` (default: the selected one), one undo step:

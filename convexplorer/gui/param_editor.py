@@ -1,8 +1,9 @@
 """One editor per catalogue parameter kind: spin boxes with the catalogue's bounds, paired boxes
 with a lock for per-dimension sizes (or per side, for the padding layers), check boxes, combo
 boxes, a line of numbers for tuples of any length (LayerNorm's normalized_shape, Upsample's
-size and scale_factor), an "auto" toggle for parameters that follow the previous layer and a
-"None" toggle for nullable ones.
+size and scale_factor), an "auto" toggle for parameters that follow the previous layer, a
+"None" toggle for nullable ones, and a chooser of earlier layers for a merge's ``from`` (one,
+or a checkable list for Concat).
 
 An editor shows a value and reports the user's edits (``valueEdited``); it never writes to the
 pipeline itself. Programmatic updates (``set_value``) emit nothing.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -24,13 +25,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
+    QSizePolicy,
     QSpinBox,
     QStyle,
     QToolButton,
     QWidget,
 )
 
-from ..model.catalogue import BOOL, CHOICE, FLOAT, FLOATS, INT, INTS, PADDING, Param
+from ..model.catalogue import BOOL, CHOICE, FLOAT, FLOATS, INT, INTS, LAYERS, PADDING, Param
 from ..model.spec import UNSET
 
 DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -122,6 +125,10 @@ class ParamEditor(QFrame):
         self.line: QLineEdit | None = None
         self.typing_problem: str | None = None  # the line's text is no list of numbers
         self._base_side_tips: dict[QWidget, str] = {}  # a padding box -> its side
+        self.refs: QComboBox | None = None  # LAYERS, one reference
+        self.ref_button: QToolButton | None = None  # LAYERS, several: a checkable menu
+        self._choices: list[tuple[Any, str]] = []  # (reference, text) of the earlier layers
+        self._ref_value: tuple = ()  # what ref_button shows
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 1, 2, 1)
         layout.setSpacing(4)
@@ -164,11 +171,16 @@ class ParamEditor(QFrame):
             self.combo.currentTextChanged.connect(self._emit)
             layout.addWidget(self.combo, 1)
             return
+        if p.kind == LAYERS:
+            self._build_refs(layout)
+            return
         if p.kind == PADDING:
             self.mode = QComboBox(self)
             self.mode.addItems([NUMBER] + [repr(c) for c in p.choices])
             self.mode.setToolTip("numbers, 'same' or 'valid'")
-            self.mode.setMinimumWidth(60)
+            # wide enough for its longest item ("'valid'", "number"): it was cut to "numbe"
+            self.mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            self.mode.setMinimumWidth(self.mode.sizeHint().width())
             self.mode.currentIndexChanged.connect(self._on_mode)
             layout.addWidget(self.mode)
         count = (p.count or self.dims) if p.is_size else 1
@@ -218,10 +230,32 @@ class ParamEditor(QFrame):
         self.toggle.toggled.connect(self._on_toggle)
         layout.addWidget(self.toggle)
 
+    def _build_refs(self, layout: QHBoxLayout) -> None:
+        if self.param.multiple:
+            self.ref_button = QToolButton(self)
+            self.ref_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+            self.ref_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self.ref_button.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                          QSizePolicy.Policy.Fixed)
+            self.ref_button.setMenu(QMenu(self.ref_button))
+            layout.addWidget(self.ref_button, 1)
+        else:
+            self.refs = QComboBox(self)
+            self.refs.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            self.refs.setMinimumContentsLength(8)
+            self.refs.activated.connect(self._emit)
+            layout.addWidget(self.refs, 1)
+
+    def set_choices(self, choices: list[tuple[Any, str]]) -> None:
+        """The layers a reference may name: (reference, text), the input and every earlier
+        layer (``model.merges.reference_choices``)."""
+        self._choices = list(choices)
+
     def widgets(self) -> list[QWidget]:
         """The input widgets (for focus handling and tests)."""
-        out: list[QWidget] = [w for w in (self.mode, self.check, self.combo, self.line)
-                              if w is not None]
+        out: list[QWidget] = [w for w in (self.mode, self.check, self.combo, self.line,
+                                          self.refs, self.ref_button) if w is not None]
         return out + list(self.spins) + [w for w in (self.lock, self.toggle) if w is not None]
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
@@ -244,6 +278,9 @@ class ParamEditor(QFrame):
 
     def _show(self, value: Any, explicit: bool, followed: Any) -> None:
         p = self.param
+        if p.kind == LAYERS:
+            self._show_refs(value)
+            return
         if self.check is not None:
             if self.toggle is not None:
                 self.toggle.setChecked(value is None)
@@ -292,6 +329,69 @@ class ParamEditor(QFrame):
         if self.lock is not None:
             self.lock.setChecked(len(set(items)) == 1)
 
+    def _choice_of(self, ref: Any) -> int:
+        """Which choice ``ref`` names (-1: none): the same reference, or the same layer by
+        index (a config may name a layer by index where the chooser uses its name)."""
+        for i, (value, _text) in enumerate(self._choices):
+            if type(value) is type(ref) and value == ref:  # True is not 1 here
+                return i
+        if (isinstance(ref, int) and not isinstance(ref, bool)) or (
+                isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+            prefix = f"{int(ref)} "
+            for i, (_value, text) in enumerate(self._choices):
+                if text.startswith(prefix):
+                    return i
+        return -1
+
+    def _text_of(self, ref: Any) -> str:
+        at = self._choice_of(ref)
+        if at >= 0:
+            return self._choices[at][1]
+        return self.tr("{ref} (not an earlier layer)").format(
+            ref=repr(ref) if isinstance(ref, str) else ref)
+
+    def _show_refs(self, value: Any) -> None:
+        items = tuple(value) if isinstance(value, tuple) else (() if value is None else (value,))
+        if self.refs is not None:
+            self.refs.clear()
+            for ref, text in self._choices:
+                self.refs.addItem(text, ref)
+            current = items[0] if items else None
+            at = -1 if current is None else self._choice_of(current)
+            if at < 0 and current is not None:  # a reference that names no earlier layer
+                self.refs.addItem(self._text_of(current), current)
+                at = self.refs.count() - 1
+            self.refs.setCurrentIndex(at)
+            return
+        self._ref_value = items
+        menu = self.ref_button.menu()
+        menu.clear()
+        chosen = {self._choice_of(r) for r in items}
+        entries = [(ref, text, i in chosen) for i, (ref, text) in enumerate(self._choices)]
+        entries += [(r, self._text_of(r), True) for r in items if self._choice_of(r) < 0]
+        for ref, text, checked in entries:
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(checked)
+            action.setData(ref)
+            action.triggered.connect(lambda _checked, a=action: self._on_ref_toggled(a))
+        self._show_ref_text()
+
+    def _show_ref_text(self) -> None:
+        self.ref_button.setText(", ".join(str(r) for r in self._ref_value)
+                                or self.tr("(choose layers)"))
+
+    def _on_ref_toggled(self, action) -> None:
+        ref = action.data()
+        if action.isChecked():
+            self._ref_value = self._ref_value + (ref,)
+        else:  # every reference to that layer, however it was written
+            at = self._choice_of(ref)
+            self._ref_value = tuple(r for r in self._ref_value if not (
+                (type(r) is type(ref) and r == ref) or (at >= 0 and self._choice_of(r) == at)))
+        self._show_ref_text()
+        self._emit()
+
     def _update_enabled(self) -> None:
         off = self.toggle is not None and self.toggle.isChecked()
         for w in (self.check, self.line):
@@ -329,6 +429,10 @@ class ParamEditor(QFrame):
     def value(self) -> Any:
         """The value the widgets show now (UNSET: auto)."""
         p = self.param
+        if self.refs is not None:
+            return self.refs.currentData()
+        if self.ref_button is not None:
+            return self._ref_value
         if self.toggle is not None and self.toggle.isChecked():
             return UNSET if p.auto else None
         if self.check is not None:

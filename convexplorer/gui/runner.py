@@ -157,9 +157,12 @@ class Runner(QObject):
     devicesReady = Signal(object)  # list of engine.devices.DeviceInfo
     # a cancelled run that was still computing its layer has ended (see ``busy``)
     cancelledRunEnded = Signal()
+    # a job of ``call`` is done: its number, its result (None if it failed), the exception
+    jobDone = Signal(int, object, object)
     # worker -> GUI thread (always queued): generation, kind, payload
     _delivered = Signal(int, str, object)
     _devicesListed = Signal(object)
+    _jobDelivered = Signal(int, object, object)
 
     def __init__(self, parent: QObject | None = None, *, sync: bool = False,
                  debounce_ms: int = DEBOUNCE_MS, adaptive: bool = False,
@@ -190,6 +193,8 @@ class Runner(QObject):
         self._timer.timeout.connect(self._submit)
         self._delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
         self._devicesListed.connect(self._on_devices, Qt.ConnectionType.QueuedConnection)
+        self._jobDelivered.connect(self._on_job, Qt.ConnectionType.QueuedConnection)
+        self._jobs = 0
 
     # -- requests ----------------------------------------------------------------------------
     @property
@@ -249,6 +254,36 @@ class Runner(QObject):
             self._on_devices(self._list_devices())
         else:
             self._pool().submit(self._list_and_emit_devices)
+
+    def call(self, fn: Callable[..., Any], *args) -> int:
+        """Run ``fn(*args)`` on the worker, after the runs queued before it (torch work other
+        than a run, such as reading a checkpoint); ``jobDone(number, result, error)`` brings
+        the outcome to the GUI thread. Returns the job's number."""
+        self._jobs += 1
+        number = self._jobs
+        if self._closed:
+            return number
+        if self.sync:
+            self._on_job(*self._job(number, fn, args))
+        else:
+            self._pool().submit(self._job_and_emit, number, fn, args)
+        return number
+
+    @staticmethod
+    def _job(number: int, fn, args) -> tuple[int, object, object]:
+        try:
+            return number, fn(*args), None
+        except Exception as exc:  # handed to whoever asked, to say what went wrong
+            return number, None, exc
+
+    def _job_and_emit(self, number: int, fn, args) -> None:
+        done = self._job(number, fn, args)
+        if not self._closed:
+            self._jobDelivered.emit(*done)
+
+    def _on_job(self, number: int, result, error) -> None:
+        if not self._closed:
+            self.jobDone.emit(number, result, error)
 
     def _list_and_emit_devices(self) -> None:
         devices = self._list_devices()

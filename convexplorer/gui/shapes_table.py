@@ -55,6 +55,13 @@ class ShapesTable(QTableWidget):
         self._shown: dict[tuple[int, int], tuple] = {}  # (row, column) -> what the cell shows
         self.itemSelectionChanged.connect(self._on_selection)
 
+    @staticmethod
+    def _joined(report, source) -> str:
+        if source is None:
+            return f"input {fmt_shape(report.input_shape)}"
+        info = report.layers[source]
+        return f"{info.label} {fmt_shape(info.output_shape)}"
+
     def set_report(self, report: ShapeReport | None, result=None,
                    selection: int | None = None) -> None:
         """Fill from ``report``; run times from ``result`` (a RunResult) where its layers are
@@ -86,7 +93,14 @@ class ShapesTable(QTableWidget):
             tip_lines = [f"{info.label}"]
             if info.input_shape is not None:
                 tip_lines.append(f"input  {fmt_shape(info.input_shape)}")
-            if info.formula:
+            merge = info.spec.layer_type is not None and info.spec.layer_type.is_merge
+            if info.sources:  # a merge: what it joins, then its shape rule
+                joined = [self._joined(report, s) for s in info.sources]
+                tip_lines.append(self.tr("joins the previous output with {sources}").format(
+                    sources=", ".join(joined)))
+            if info.formula and merge:
+                tip_lines += [f"  {line}" for line in info.formula]
+            elif info.formula:
                 names = ("L",) if len(info.formula) == 1 else ("H", "W", "D")
                 tip_lines.append("output size:")
                 tip_lines += [f"  {n}: {line}" for n, line in zip(names, info.formula)]

@@ -27,6 +27,7 @@ INTS = "ints"  # an int or a tuple of ints of any length (LayerNorm's normalized
 FLOATS = "floats"  # a float or a tuple of floats of any length (Upsample's scale_factor)
 
 MAX_ITEMS = 8  # items of an INTS / FLOATS tuple at most (no tensor here has more dimensions)
+LAYERS = "layers"  # earlier layers of the stack: a name, an index or "input" (a list if multiple)
 
 GROUPS = (
     ("convolution", "Convolution"),
@@ -37,6 +38,7 @@ GROUPS = (
     ("activation", "Activation"),
     ("resampling", "Upsampling / pixel shuffle"),
     ("reshape", "Reshape / linear"),
+    ("merge", "Merge (skip connections)"),
 )
 
 # The channel-like parameter of a layer that follows the previous layer's output when it is
@@ -69,6 +71,7 @@ class Param:
     count: int | None = None  # SIZE: items of a tuple when not one per dimension (padding layers)
     item_names: tuple[str, ...] = ()  # SIZE with ``count``: what each item is (for the form)
     tuple_only: bool = False  # INTS: torch takes a tuple only, not a bare int (Unflatten)
+    multiple: bool = False  # LAYERS: a list of one or more references
 
     def __post_init__(self) -> None:
         # Every number has an upper bound, the same wherever a value enters (config file, form,
@@ -78,6 +81,10 @@ class Param:
                     INTS: MAX_SIZE, FLOATS: MAX_FLOAT}
         if self.maximum is None and self.kind in defaults:
             object.__setattr__(self, "maximum", defaults[self.kind])
+
+    @property
+    def is_reference(self) -> bool:
+        return self.kind == LAYERS
 
     @property
     def is_size(self) -> bool:
@@ -130,6 +137,12 @@ class LayerType:
     @property
     def is_unpool(self) -> bool:
         return self.name.startswith("MaxUnpool")
+
+    @property
+    def is_merge(self) -> bool:
+        """Joins the previous layer's output with earlier outputs (``from``): no torch.nn
+        module, an operation in ``forward()`` (``+``, ``torch.cat``, ``*``)."""
+        return self.group == "merge"
 
     @property
     def is_window(self) -> bool:
@@ -534,7 +547,69 @@ def _types() -> tuple[LayerType, ...]:
             ("out_features",),
         ),
     ]
+    types += _merge_types()
     return tuple(types)
+
+
+_H_FROM_ONE = (
+    "The earlier output to {use}: a layer's name, its index (0 is the first layer) or 'input' "
+    "(the stack's input). It must come before this layer, and its shape must {fit}."
+)
+
+
+def _merge_types() -> list[LayerType]:
+    """Skip connections: a merge joins the previous layer's output with earlier outputs named
+    in ``from``. Shape rules in ``model.merges``."""
+    broadcast = ("match the previous layer's output or broadcast with it as torch does (each "
+                 "size equal, or one of them 1)")
+    return [
+        LayerType(
+            "Add",
+            "merge",
+            None,
+            (Param("from", LAYERS, None, _H_FROM_ONE.format(use="add", fit=broadcast),
+                   required=True),),
+            "Adds an earlier output to the previous layer's output, element by element: "
+            "out = previous + from. This is the skip (residual) connection of a ResNet block: "
+            "the layers in between only learn a correction to their input, and the gradient "
+            "flows back through the addition into both paths unchanged.",
+            ("from",),
+        ),
+        LayerType(
+            "Concat",
+            "merge",
+            None,
+            (
+                Param("from", LAYERS, None,
+                      "The earlier outputs to join after the previous layer's output, in this "
+                      "order: layer names, indices (0 is the first layer) or 'input' (the "
+                      "stack's input). Each must come before this layer and have the previous "
+                      "output's size in every dimension except dim.",
+                      required=True, multiple=True),
+                Param("dim", INT, 1,
+                      "The dimension to join along: 1 (the default) stacks channels; a "
+                      "negative number counts from the end, as in torch.cat.",
+                      minimum=-8, maximum=8),
+            ),
+            "Joins the previous layer's output and earlier outputs along one dimension: "
+            "out = torch.cat([previous, *from], dim). A U-Net decoder joins the encoder's map "
+            "of the same size, so detail lost by downsampling comes back; an Inception block "
+            "joins its branches. The sizes along dim add up; every other size must be equal.",
+            ("from", "dim"),
+        ),
+        LayerType(
+            "Multiply",
+            "merge",
+            None,
+            (Param("from", LAYERS, None, _H_FROM_ONE.format(use="multiply by", fit=broadcast),
+                   required=True),),
+            "Multiplies the previous layer's output by an earlier output, element by element: "
+            "out = previous * from, broadcasting as torch does. A squeeze-and-excitation block "
+            "scales each channel of a feature map by a learned gate in (0, 1) this way: the "
+            "gate's (N, C, 1, 1) stretches over the map's H and W.",
+            ("from",),
+        ),
+    ]
 
 
 def _all_types() -> tuple[LayerType, ...]:

@@ -43,8 +43,10 @@ from .spec import (
     Objective,
     freeze,
 )
+from .weights_io import WeightsError, split_document, weights_from_dict
 
-TOP_KEYS = ("version", "name", "seed", "input", "device", "objective", "layers")
+TOP_KEYS = ("version", "name", "seed", "input", "device", "objective", "mode", "layers")
+MODES = ("train", "eval")
 INPUT_KEYS = {
     "random": ("source", "shape", "seed", "distribution"),
     "signal": ("source", "shape", "seed", "signal", "frequency"),
@@ -198,7 +200,7 @@ def objective_from_dict(d: Any, where: str = "objective") -> Objective:
     return Objective(**kw)
 
 
-def layer_from_dict(d: Any, index: int, where: str = "") -> LayerSpec:
+def layer_from_dict(d: Any, index: int, where: str = "", base_dir=None) -> LayerSpec:
     prefix = f"{where}layer {index}"
     if not isinstance(d, dict):
         raise ConfigError(f"{prefix} must be an object like {{\"type\": \"Conv2d\", ...}}")
@@ -215,10 +217,10 @@ def layer_from_dict(d: Any, index: int, where: str = "") -> LayerSpec:
     if name is not None and not isinstance(name, str):
         raise ConfigError(f"{prefix} ({type_name}): name must be a string")
     label = f"{prefix} ({_short(name) + ', ' if name else ''}{type_name})"
-    valid = ("type", "name") + lt.param_names
+    valid = ("type", "name", "weights") + lt.param_names
     params = {}
     for key, value in d.items():
-        if key in ("type", "name"):
+        if key in ("type", "name", "weights"):
             continue
         if key not in lt.param_names:
             raise ConfigError(f"{label}: unknown key '{_short(key)}'; "
@@ -226,11 +228,18 @@ def layer_from_dict(d: Any, index: int, where: str = "") -> LayerSpec:
         if isinstance(value, dict):  # no parameter takes an object
             raise ConfigError(NOT_A_VALUE.format(where=label, key=key, value=_show(value)))
         params[key] = freeze(value)
-    return LayerSpec.make(type_name, name, **params)
+    spec = LayerSpec.make(type_name, name, **params)
+    if "weights" in d:
+        try:
+            spec = spec.with_weights(weights_from_dict(d["weights"], label, base_dir))
+        except WeightsError as exc:
+            raise ConfigError(str(exc)) from None
+    return spec
 
 
-def config_from_dict(data: Any, source: str = "config") -> Config:
-    """Build a Config from parsed JSON; ConfigError names ``source``, the layer and the key."""
+def config_from_dict(data: Any, source: str = "config", base_dir=None) -> Config:
+    """Build a Config from parsed JSON; ConfigError names ``source``, the layer and the key.
+    ``base_dir``: the config file's folder (where a sidecar of edited weights is)."""
     where = f"{source}: "
     if not isinstance(data, dict):
         raise ConfigError(f"{where}a config must be a JSON object with \"layers\"")
@@ -248,7 +257,8 @@ def config_from_dict(data: Any, source: str = "config") -> Config:
         layers_raw = data.get("layers", [])
         if not isinstance(layers_raw, list):
             raise ConfigError(f"{where}\"layers\" must be a list of layer objects")
-        layers = tuple(layer_from_dict(d, i, where) for i, d in enumerate(layers_raw))
+        layers = tuple(layer_from_dict(d, i, where, base_dir)
+                       for i, d in enumerate(layers_raw))
         kw: dict[str, Any] = {"layers": layers}
         if "name" in data:
             if not isinstance(data["name"], str):
@@ -266,6 +276,8 @@ def config_from_dict(data: Any, source: str = "config") -> Config:
             kw["input"] = input_from_dict(data["input"], f"{where}input")
         if "objective" in data:
             kw["objective"] = objective_from_dict(data["objective"], f"{where}objective")
+        if "mode" in data:
+            kw["mode"] = _choice(data["mode"], f"{where}mode", MODES)
     except ConfigError as exc:
         msg = str(exc)
         raise ConfigError(msg if msg.startswith(where) else where + msg) from None
@@ -299,7 +311,7 @@ def _long_number(text: str, source: str) -> ConfigError | None:
                                               limit=fmt_number(MAX_INT)))
 
 
-def loads_config(text: str, source: str = "config") -> Config:
+def loads_config(text: str, source: str = "config", base_dir=None) -> Config:
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(TOO_LONG_TEXT.format(source=source, size=len(text),
                                                limit=MAX_CONFIG_BYTES))
@@ -317,7 +329,7 @@ def loads_config(text: str, source: str = "config") -> Config:
         raise error from None
     if _depth(data) > MAX_DEPTH:
         raise ConfigError(TOO_DEEP.format(source=source, limit=MAX_DEPTH))
-    return config_from_dict(data, source)
+    return config_from_dict(data, source, base_dir)
 
 
 def load_config(path: str | os.PathLike) -> Config:
@@ -332,7 +344,7 @@ def load_config(path: str | os.PathLike) -> Config:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{shown}: not a text (JSON) file") from None
-    return loads_config(text, shown)
+    return loads_config(text, shown, Path(path).parent)
 
 
 def dumps_config(config: Config) -> str:
@@ -391,4 +403,50 @@ def _remove_stale_temps(path: Path, own: Path) -> None:
 
 
 def save_config(config: Config, path: str | os.PathLike) -> None:
-    atomic_write_text(path, dumps_config(config))
+    """Write ``config`` atomically; large edited weights go to ``NAME.weights.npz`` beside it
+    (written first, atomically too, and checked by a digest when read back), and a sidecar no
+    longer needed is removed once the JSON is in place."""
+    from .pytorch_export import module_names
+    from .weights_io import sidecar_name
+
+    path = Path(path)
+    doc = config.to_dict()
+    arrays = split_document(doc, config.layers, module_names(config.layers), path)
+    sidecar = path.parent / sidecar_name(path)
+    if arrays:
+        atomic_write_npz(sidecar, arrays)
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
+    if not arrays and not _referenced(config, sidecar, path.parent):
+        try:  # what an earlier save of this file wrote; no longer needed
+            sidecar.unlink()
+        except OSError:
+            pass
+
+
+def _referenced(config: Config, file: Path, folder: Path) -> bool:
+    """Whether a layer reads its checkpoint from ``file`` (never removed then)."""
+    for spec in config.layers:
+        w = spec.weights
+        if w.source == "checkpoint" and w.file and (folder / w.file).resolve() == file.resolve():
+            return True
+    return False
+
+
+def atomic_write_npz(path: str | os.PathLike, arrays: dict) -> None:
+    """``np.savez`` (uncompressed) through a temporary file renamed over ``path``."""
+    import numpy as np
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -202,18 +202,66 @@ def receptive_boxes(report: ShapeReport, layer: int,
                     position: tuple[int, ...]) -> list[Box | None]:
     """The theoretical receptive field of unit ``position`` of ``layer``'s output, on the input
     (first entry) and on the output of every layer up to ``layer`` (the last entry is the unit
-    itself). None where a stage has no matching positions (e.g. after Flatten)."""
+    itself). None where a stage has no matching positions (e.g. after Flatten) or does not lead
+    to the unit. A merge passes the box back to the previous output and to every output its
+    ``from`` names; where paths meet, the boxes are united (the smallest box holding both)."""
     boxes: list[Box | None] = [None] * (layer + 2)
-    box: Box | None = tuple((p, p) for p in position)
-    boxes[layer + 1] = box
+    boxes[layer + 1] = tuple((p, p) for p in position)
     for j in range(layer, -1, -1):
         info = report.layers[j]
+        box = boxes[j + 1]
         if box is None or info.output_shape is None or info.input_shape is None:
-            box = None
-        else:
-            box = _back(info, box)
-        boxes[j] = box
+            continue
+        if not info.sources:
+            boxes[j] = _union(boxes[j], _back(info, box))
+            continue
+        for stage, shape, offset in _merge_inputs(report, info):
+            boxes[stage] = _union(boxes[stage], _merge_back(info, box, shape, offset))
     return boxes
+
+
+def _union(a: Box | None, b: Box | None) -> Box | None:
+    if a is None or b is None or len(a) != len(b):
+        return b if a is None else a
+    return tuple((min(x0, y0), max(x1, y1)) for (x0, x1), (y0, y1) in zip(a, b))
+
+
+def _merge_inputs(report: ShapeReport, info: LayerInfo):
+    """(stage, shape, offset along Concat's dim) of a merge's inputs: stage j is the output of
+    layer j - 1 (0: the input)."""
+    shapes = [(info.index, info.input_shape)] + [
+        (0, report.input_shape) if s is None else (s + 1, report.layers[s].output_shape)
+        for s in info.sources]
+    rank = len(info.output_shape)
+    dim = info.kwargs.get("dim", 1) if info.spec.type == "Concat" else None
+    d = None if dim is None else (dim + rank if dim < 0 else dim)
+    offset = 0
+    for stage, shape in shapes:
+        yield stage, shape, offset
+        if d is not None and len(shape) == rank:
+            offset += shape[d]
+
+
+def _merge_back(info: LayerInfo, box: Box, shape, offset: int) -> Box | None:
+    """The box on one input of a merge: the same positions, index 0 where the input is
+    broadcast (size 1); for Concat along a spatial dimension, the part that is this input's."""
+    out_shape = info.output_shape
+    if len(shape) != len(box) + 2 or len(out_shape) != len(box) + 2:
+        return None
+    rank = len(out_shape)
+    dim = info.kwargs.get("dim", 1) if info.spec.type == "Concat" else None
+    d = None if dim is None else (dim + rank if dim < 0 else dim)
+    out = []
+    for k, (lo, hi) in enumerate(box):
+        n = shape[2 + k]
+        if d == 2 + k:
+            lo, hi = max(lo - offset, 0), min(hi - offset, n - 1)
+            if lo > hi:
+                return None  # the unit lies in another input's part
+        elif n == 1 and out_shape[2 + k] != 1:
+            lo = hi = 0
+        out.append((lo, hi))
+    return tuple(out)
 
 
 # -- the explanation itself ---------------------------------------------------------------------
@@ -386,11 +434,14 @@ def _uncovered(dims: list[Dim], pool: bool) -> Section:
     return sec
 
 
-def explain(info: LayerInfo) -> list[Section]:
-    """The explanation of one layer, in sections (empty for types it does not cover)."""
+def explain(info: LayerInfo, report: ShapeReport | None = None) -> list[Section]:
+    """The explanation of one layer, in sections (empty for types it does not cover).
+    ``report``: the stack it is in, which a merge needs to name what it joins."""
     lt = info.spec.layer_type
     if lt is None or info.output_shape is None or not info.kwargs:
         return []
+    if lt.is_merge:
+        return [] if report is None else explain_merge(info, report)
     head = Section(f"{info.label}: {fmt_shape(info.input_shape)} \u2192 "
                    f"{fmt_shape(info.output_shape)}", text=[lt.help])
     from .explain_more import SECTIONS, explain_more  # that module uses this one
@@ -424,3 +475,73 @@ def explain(info: LayerInfo) -> list[Section]:
     sections += [s for s in (_ceil(dim) for dim in dims) if s is not None]
     sections.append(_uncovered(dims, pool=not lt.is_conv))
     return sections
+
+
+# -- merges (skip connections) ------------------------------------------------------------------
+
+JOINS = "It joins {inputs}. It has no parameters: nothing to learn, only an operation in forward()."
+CAT_SIZES = "Along dimension {dim} the sizes add up: {sizes} = {total}."
+CAT_CHANNELS = ("Along dimension 1 the sizes add up: {sizes} = {total} channels, so the next "
+                "layer's filters see both parts side by side and can mix them.")
+CAT_BACKWARD = ("Backward, the gradient is cut along the same dimension: each input gets the "
+                "slice for its own part.")
+STRETCHED = ("{name} {shape} is stretched to {out}: where its size is 1 (dimension {dims}) "
+             "torch repeats its value for every position (broadcasting).")
+GATE = ("{name} has one number per channel, which scales that channel's whole map: a gate, as "
+        "in squeeze-and-excitation.")
+RESIDUAL = ("In a residual block the layers between {skip} and this Add only learn what to add "
+            "to it: if they give zeros, the block passes its input through unchanged.")
+ADD_BACKWARD = ("Backward, the gradient of this output goes unchanged to both inputs: it "
+                "reaches {skip} directly, and through the layers in between as well (the "
+                "Gradients tab shows both paths).")
+MUL_BACKWARD = ("Backward, each input's gradient is the output's gradient times the other input "
+                "(the product rule): a gate near 0 blocks the gradient of what it multiplies.")
+
+
+def _joined(info: LayerInfo, report: ShapeReport) -> list[tuple[str, tuple[int, ...]]]:
+    """(what it is, shape) of a merge's inputs: the previous output, then ``from``'s."""
+    before = "the input" if info.index == 0 else \
+        f"{report.layers[info.index - 1].label} output"
+    out = [(before, info.input_shape)]
+    for s in info.sources:
+        src = report.layers[s] if s is not None else None
+        out.append(("the input", report.input_shape) if src is None
+                   else (f"{src.label} output", src.output_shape))
+    return out
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def explain_merge(info: LayerInfo, report: ShapeReport) -> list[Section]:
+    """What an Add, Concat or Multiply does with these shapes, and where its gradient goes."""
+    lt = info.spec.layer_type
+    out = info.output_shape
+    joined = _joined(info, report)
+    inputs = _and_list([f"{name} {fmt_shape(shape)}" for name, shape in joined])
+    head = Section(f"{info.label}: {fmt_shape(out)}", code=list(info.formula),
+                   text=[lt.help, JOINS.format(inputs=inputs)])
+    skip = joined[1][0] if len(joined) > 1 else "the earlier output"
+    if lt.name == "Concat":
+        dim = info.kwargs.get("dim", 1)
+        d = dim + len(out) if dim < 0 else dim
+        sizes = " + ".join(str(shape[d]) for _n, shape in joined)
+        head.text.append((CAT_CHANNELS if d == 1 else CAT_SIZES).format(
+            dim=d, sizes=sizes, total=out[d]))
+        head.text.append(CAT_BACKWARD)
+        return [head]
+    for name, shape in joined:
+        if tuple(shape) == tuple(out):
+            continue
+        lead = len(out) - len(shape)
+        ones = [str(k + lead) for k, n in enumerate(shape) if n == 1 and out[k + lead] != 1]
+        head.text.append(STRETCHED.format(name=name, shape=fmt_shape(shape), out=fmt_shape(out),
+                                          dims=", ".join(ones or [str(k) for k in range(lead)])))
+        if lt.name == "Multiply" and len(shape) > 2 and all(n == 1 for n in shape[2:]):
+            head.text.append(GATE.format(name=name))
+    if lt.name == "Add":
+        head.text += [RESIDUAL.format(skip=skip), ADD_BACKWARD.format(skip=skip)]
+    else:
+        head.text.append(MUL_BACKWARD)
+    return [head]

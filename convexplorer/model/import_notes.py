@@ -99,6 +99,25 @@ TEMPLATES: dict[str, str | dict[str, str]] = {
                       "stack holds it once, so the layers after it may not get the shapes they "
                       "get in the model",
     "names_resolved": "names read as the values the text gives them: {pairs}",
+    # -- forward() ------------------------------------------------------------------------------
+    "flow_read": "forward() of {cls} was read: the {count} layers are in the order it runs "
+                 "them, with its functional calls (F.relu, x.view...) and merges (+, torch.cat) "
+                 "as layers",
+    "flow_unused": "{count} module(s) declared in __init__ but never called in forward() are "
+                   "left out: {names}",
+    "flow_shared": "line {line}: forward() calls self.{name} again; the stack gets a second "
+                   "layer, {copy}, whose weights are its own (the model shares them)",
+    "flow_no_forward": "{cls} has no forward(), so the layers are in the order __init__ "
+                       "declares them",
+    "flow_stop": "line {line}: forward() is not followed at {text}, because {why}",
+    "flow_block_unread": "forward() is not followed: {name} ({cls}, {count} in all) is a custom "
+                         "module whose layers were not read",
+    "flow_fallback": "the stack shows the layers in the order __init__ declares them, not in "
+                     "the order forward() runs them",
+    "flow_view_assumed": "line {line}: the view to (-1, {text}) is read as a Flatten of all but "
+                         "the batch ({text} taken to be the features of one item)",
+    "flow_view": "{name}: forward() views the tensor as ({features} features per item), but a "
+                 "Flatten here gives {shape}; check the input shape",
     "defaults_used": "{cls}.__init__ is read with its default arguments ({pairs}); the model "
                      "built with other values has other layers",
     "defaults_built": "{cls}.__init__ is read with its default arguments ({pairs}), as line "

@@ -4,7 +4,8 @@
 of the catalogue's types: each module's ``extra_repr`` as torch writes it (torch 2.13,
 ``torch/nn/modules/*.py``), including how each class stores its arguments (convolutions turn
 sizes into tuples, max pooling keeps them as given), inside ``nn.Module.__repr__``. One rule per
-layer type, in ``EXTRA_REPR``; a test holds that every catalogue type has one. No Qt and no torch.
+layer type, in ``EXTRA_REPR``; a test holds that every catalogue type that is a module has one
+(a merge is an operation in forward()). No Qt and no torch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .catalogue import CATALOGUE
+from .merges import is_merge
+from .pytorch_class import CLASS_NAME, has_merges
 from .pytorch_export import module_names
 
 MSG_UNKNOWN_TYPE = "{type} is not a layer type that can be printed as torch prints it."
@@ -275,6 +278,11 @@ def model_str_from_report(report: Any) -> str:
     names = module_names(specs)
     layers = []
     for name, info in zip(names, report.layers):
+        if is_merge(info.spec):  # an operation in forward(), not a module: not printed
+            continue
         kwargs = {**info.spec.kwargs, **info.kwargs}
         layers.append((name, info.spec.type, kwargs))
+    if has_merges(specs):  # the exported class (model.pytorch_class)
+        return module_repr(CLASS_NAME, children=[(name, layer_str(type_name, kwargs, name))
+                                                 for name, type_name, kwargs in layers])
     return model_str(layers)

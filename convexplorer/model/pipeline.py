@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .merges import follow_references
 from .spec import Config, InputSpec, LayerSpec, Objective, Unit
 
 UNDO_LIMIT = 500
@@ -152,12 +153,19 @@ class Pipeline:
         layers[index] = spec
         self.set_config(self._config.with_layers(layers), label or f"edit {spec.type}", merge)
 
+    def _with_layers(self, layers, new_index) -> Config:
+        """The config with ``layers`` (the stack after an edit), the merges' references kept on
+        the layers they named (``new_index[old]``: where old layer went; None: removed)."""
+        return self._config.with_layers(
+            follow_references(self._config.layers, layers, new_index))
+
     def insert_layer(self, index: int, spec: LayerSpec) -> None:
         layers = list(self._config.layers)
         index = max(0, min(index, len(layers)))
         layers.insert(index, spec)
+        new_index = [i if i < index else i + 1 for i in range(len(layers) - 1)]
         with self.batch(f"add {spec.type}"):
-            self.set_config(self._config.with_layers(layers))
+            self.set_config(self._with_layers(layers, new_index))
         self.select(index)
 
     def append_layer(self, spec: LayerSpec) -> None:
@@ -166,17 +174,29 @@ class Pipeline:
     def remove_layer(self, index: int) -> None:
         layers = list(self._config.layers)
         spec = layers.pop(index)
-        self.set_config(self._config.with_layers(layers), f"remove {spec.type}")
+        new_index = [None if i == index else i - (i > index) for i in range(len(layers) + 1)]
+        self.set_config(self._with_layers(layers, new_index), f"remove {spec.type}")
 
     def move_layer(self, src: int, dst: int) -> None:
         """Move layer ``src`` so that it ends up at index ``dst``."""
         layers = list(self._config.layers)
         if not (0 <= src < len(layers)) or not (0 <= dst < len(layers)) or src == dst:
             return
+        order = list(range(len(layers)))
+        order.insert(dst, order.pop(src))
         spec = layers.pop(src)
         layers.insert(dst, spec)
-        self.set_config(self._config.with_layers(layers), f"move {spec.type}")
+        self.set_config(self._with_layers(layers, [order.index(i) for i in range(len(order))]),
+                        f"move {spec.type}")
         self.select(dst)
+
+    def rename_layer(self, index: int, name: str | None, merge: object = None) -> None:
+        """Rename layer ``index``; merges that name it follow the new name (or its index when
+        the name is cleared)."""
+        layers = list(self._config.layers)
+        layers[index] = layers[index].renamed(name)
+        self.set_config(self._with_layers(layers, list(range(len(layers)))), "rename layer",
+                        merge)
 
     def set_input(self, spec: InputSpec) -> None:
         self.set_config(replace(self._config, input=spec), "change input")

@@ -281,6 +281,14 @@ def import_text(text: str, shape=None, *, name: str | None = None,
                 chain.append(breaks[i])
             else:
                 chain.append(problem)
+    if parsed.flatten_checks:  # x.view(-1, k): does the Flatten give k features?
+        report = infer(config.layers, shape)
+        for info in report.layers:
+            k = parsed.flatten_checks.get(info.spec.name or "")
+            out = info.output_shape
+            if k is not None and out is not None and (len(out) != 2 or out[1] != k):
+                chain.append(note("flow_view", name=info.spec.name, features=k,
+                                  shape=fmt_shape(out)))
     # the fixes first: what to do comes before what was skipped on the way
     result.notes = _render(chain + notes, audience)
     advice: dict[int, Note] = {s.target: s.note for s in suggestions if s.note is not None}

@@ -1,4 +1,5 @@
-"""PyTorch code out: an ``nn.Sequential`` that rebuilds exactly the current stack.
+"""PyTorch code out: an ``nn.Sequential`` that rebuilds exactly the current stack (a stack
+with skip connections: a small ``nn.Module`` subclass, ``model.pytorch_class``).
 
 Names are kept (an ``OrderedDict`` when any layer has one), in_channels / num_features /
 in_features left on auto are written with the value shape inference gives them, and only
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import pytorch_class
 from .catalogue import auto_value
 from .pytorch_code import is_default
 from .shapes import fmt_shape, infer
@@ -36,7 +38,10 @@ class CodeExportError(ValueError):
 
 def module_names(layers) -> list[str]:
     """The names nn.Sequential will get: the layer's name (or its index), made acceptable to
-    add_module ('.' -> '_', not an attribute name) and unique."""
+    add_module ('.' -> '_', not an attribute name) and unique. With skip connections the
+    attribute names of the exported class (Python identifiers: ``layer_3`` for layer 3)."""
+    if pytorch_class.has_merges(layers):
+        return pytorch_class.identifier_names(layers, _RESERVED)
     taken: set[str] = set()
     out = []
     for i, spec in enumerate(layers):
@@ -132,6 +137,8 @@ def to_code(config: Config, input_shape=None) -> str:
                      f"{fmt_shape(report.output_shape)}")
     elif report is not None:
         lines.append(f"# input {fmt_shape(report.input_shape)}; note: {report.problems[0]}")
+    if pytorch_class.has_merges(layers):
+        return "\n".join(lines + _class_code(layers, names, input_shape, report)) + "\n"
     lines += (["from collections import OrderedDict", ""] if named else []) + \
         ["import torch", "from torch import nn", ""]
     body = [module_code(spec) for spec in layers]
@@ -156,3 +163,27 @@ def to_code(config: Config, input_shape=None) -> str:
                   f"    x = torch.randn({', '.join(str(s) for s in input_shape)})",
                   f"    print({call}.shape){expected}"]
     return "\n".join(lines) + "\n"
+
+
+def class_parts(layers) -> tuple[list, list[str | None]]:
+    """(forward()'s steps, each layer's ``nn.X(...)`` or None for a merge) of resolved
+    layers; CodeExportError for a merge whose ``from`` names no earlier layer."""
+    try:
+        steps = pytorch_class.plan(layers)
+    except pytorch_class.ReferenceError_ as exc:
+        raise CodeExportError(str(exc)) from None
+    codes = [None if pytorch_class.merges.is_merge(s) else module_code(s) for s in layers]
+    return steps, codes
+
+
+def _class_code(layers, names, input_shape, report) -> list[str]:
+    steps, codes = class_parts(layers)
+    lines = ["import torch", "from torch import nn", "", ""]
+    lines += pytorch_class.class_lines(steps, names, codes)
+    lines += ["", "", f"model = {pytorch_class.CLASS_NAME}()"]
+    if input_shape is not None:
+        expected = f"  # {fmt_shape(report.output_shape)}" if report and report.ok else ""
+        lines += ["", "", 'if __name__ == "__main__":',
+                  f"    x = torch.randn({', '.join(str(s) for s in input_shape)})",
+                  f"    print(model(x).shape){expected}"]
+    return lines

@@ -43,6 +43,8 @@ class Parsed:
     title: str | None = None  # the model's class (print) or variable / class name (code)
     classes: tuple[str, ...] = ()  # code: the classes with layers the text defines
     class_name: str | None = None  # code: the class that was read
+    # code whose forward() was read: Flatten name -> the features ``x.view(-1, k)`` asked for
+    flatten_checks: dict[str, int] = field(default_factory=dict)
 
 
 class Blocks:

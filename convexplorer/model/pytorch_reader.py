@@ -23,6 +23,7 @@ from .pytorch_ast import (
     single_assignment,
     stores,
 )
+from .pytorch_flow import Stop, read_flow
 from .pytorch_forward import forward_notes
 from .pytorch_names import bind_arguments, class_attributes, module_constants
 from .pytorch_raw import (
@@ -139,13 +140,23 @@ class CodeReader:
         call = self._instantiation(cls.name)
         ev = Evaluator(self.source, self.env)
         self._read_class(cls, call, ev, None, None, 0, (cls.name,))
-        self.notes += forward_notes(self.read_classes)
+        self.flatten_checks: dict[str, int] = {}
+        try:
+            blocks = {name: c for c, names in self.blocks.by_class.items() for name in names}
+            flow = read_flow(self.source, self.classes, cls, self.out, self.env, blocks)
+        except Stop as stop:
+            self.notes += [stop.note, note("flow_fallback")] + forward_notes(self.read_classes)
+        else:
+            self.out = flow.modules
+            self.flatten_checks = flow.flatten_checks
+            self.blocks = Blocks()  # the custom blocks' forward() were read too
+            self.notes += flow.notes
         self._note_names(ev, cls.name, call)
         if not self.out and not any(n.key not in ("class_outermost", "class_several",
                                                    "class_asked") for n in self.notes):
             raise ParseError(note("no_modules"))
         return Parsed("code", self.out, self.notes + self.blocks.notes(), cls.name,
-                      tuple(self.classes), cls.name)
+                      tuple(self.classes), cls.name, self.flatten_checks)
 
     def _read_class(self, cls: ast.ClassDef, call: ast.Call | None, caller: Evaluator,
                     prefix: str | None, block, depth: int, chain: tuple[str, ...]) -> None:

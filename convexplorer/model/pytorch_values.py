@@ -4,7 +4,7 @@ Literals (numbers, strings, True/False/None, tuples, lists), arithmetic on them 
 ``ngf * 8``) and names the text binds once to such values (a module-level ``ngf = 64``, a
 constructor default ``n_channel=32``) are read; anything else comes back as ``Opaque``. Numbers
 are never computed past ``BIG`` (``9**9**9`` is refused before it is computed) and come back as
-``OutOfRange``; the import then refuses them with the field's own bound (``FIELD_LIMITS``).
+``OutOfRange``; the import then refuses them with the field's own bound (the catalogue's).
 """
 
 from __future__ import annotations
@@ -27,14 +27,6 @@ MAX_DEPTH = 100
 # The most a value in an imported layer may be, per field. The catalogue's own bounds (the
 # minimums, momentum and p at most 1, Flatten's dims) are checked by validation; these are
 # the import's guard against absurd numbers, which it refuses before shape inference.
-FIELD_LIMITS: dict[str, int] = {
-    "in_channels": 1_000_000, "out_channels": 1_000_000, "num_features": 1_000_000,
-    "in_features": 1_000_000, "out_features": 1_000_000, "groups": 1_000_000,
-    "kernel_size": 100_000, "stride": 100_000, "padding": 100_000, "dilation": 100_000,
-    "output_padding": 100_000, "output_size": 100_000, "divisor_override": 1_000_000,
-    "eps": 1_000_000, "momentum": 1_000_000, "negative_slope": 1_000_000, "p": 1_000_000,
-    "start_dim": 1_000_000, "end_dim": 1_000_000,
-}
 DEFAULT_LIMIT = 1_000_000
 
 # Digit runs this long are replaced (same length, so columns stay) by a name the reader knows,
@@ -231,7 +223,23 @@ def _power(a: int | float, b: int | float) -> int | float | complex | None:
 
 
 def field_limit(name: str) -> int:
-    return FIELD_LIMITS.get(name, DEFAULT_LIMIT)
+    """The largest value the catalogue takes for keyword ``name`` (one bound per field, the
+    same in configs, the form and the import)."""
+    return _field_limits().get(name, DEFAULT_LIMIT)
+
+
+_LIMITS: dict[str, int] = {}
+
+
+def _field_limits() -> dict[str, int]:
+    if not _LIMITS:
+        from .catalogue import CATALOGUE
+
+        for lt in CATALOGUE.values():
+            for p in lt.params:
+                if p.maximum is not None:
+                    _LIMITS[p.name] = max(_LIMITS.get(p.name, 0), int(p.maximum))
+    return _LIMITS
 
 
 def out_of_range(name: str, value: Any) -> tuple[str, int] | None:

@@ -126,6 +126,13 @@ def _lock_file(json_file: Path) -> Path:
     return json_file.with_suffix(".lock")
 
 
+def _sidecar(json_file: Path) -> Path:
+    """Where an autosave's large edited weights are (model.weights_io.sidecar_name)."""
+    from .weights_io import sidecar_name
+
+    return json_file.parent / sidecar_name(json_file)
+
+
 @dataclass(frozen=True)
 class Autosaved:
     """Unsaved work found on disk: the config, the file it was edited from (None: never
@@ -158,7 +165,7 @@ class Autosaved:
     def discard(self) -> None:
         """Remove the autosave and its lock file (the work was restored and saved again, or
         the user chose to drop it)."""
-        for path in (self.file, _lock_file(self.file)):
+        for path in (self.file, _lock_file(self.file), _sidecar(self.file)):
             try:
                 path.unlink()
             except OSError:
@@ -208,19 +215,29 @@ class Autosave:
         self._lock_fd = fd
 
     def write(self, config: Config, source=None) -> None:
+        """Large edited weights go to ``autosave-KEY.weights.npz`` beside it, as a save does."""
+        from .config_io import atomic_write_npz
+        from .pytorch_export import module_names
+        from .weights_io import split_document
+
         _folder(self.folder)
         self._hold_lock()
+        doc = config.to_dict()
+        arrays = split_document(doc, config.layers, module_names(config.layers), self.file)
+        if arrays:
+            atomic_write_npz(_sidecar(self.file), arrays)
         data = {"format": AUTOSAVE_FORMAT, "pid": os.getpid(), "saved_at": time.time(),
-                "source": str(source) if source else None, "config": config.to_dict()}
+                "source": str(source) if source else None, "config": doc}
         atomic_write_text(self.file, json.dumps(data, indent=1) + "\n")
 
     def clear(self) -> None:
         """Remove the autosave (the work was saved); the lock stays held while the window is
         open."""
-        try:
-            self.file.unlink()
-        except OSError:
-            pass
+        for path in (self.file, _sidecar(self.file)):
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
     def close(self) -> None:
         """A clean close: remove the autosave, then release and remove the lock file."""
@@ -245,7 +262,7 @@ def read_autosave(file: Path) -> Autosaved | None:
         data = json.loads(read_regular(file, MAX_CONFIG_BYTES, "autosave"))
         if not isinstance(data, dict) or data.get("format") != AUTOSAVE_FORMAT:
             return None
-        config = config_from_dict(data.get("config"), str(file))
+        config = config_from_dict(data.get("config"), str(file), file.parent)
         source = data.get("source")
         return Autosaved(file, config, Path(source) if isinstance(source, str) else None,
                          float(data.get("saved_at", 0.0)), int(data.get("pid", 0)))
@@ -283,8 +300,17 @@ def orphaned_autosaves(folder=None) -> list[Autosaved]:
 
 
 def rebase_input(config: Config, old_dir, new_dir) -> Config:
-    """The config with a relative input path made to point at the same file from ``new_dir``
-    (Save As into another folder); ``sample:`` and absolute paths are kept."""
+    """The config with a relative input path, and relative checkpoint paths of its layers'
+    weights, made to point at the same files from ``new_dir`` (Save As into another folder);
+    ``sample:`` and absolute paths are kept."""
+    from .weights_io import rebase_weights
+
+    if old_dir is not None:
+        layers = tuple(spec.with_weights(rebase_weights(spec.weights, old_dir, new_dir))
+                       if spec.weights.source == "checkpoint" else spec
+                       for spec in config.layers)
+        if layers != config.layers:
+            config = config.with_layers(layers)
     path = config.input.path
     if (not path or path.startswith("sample:") or Path(path).expanduser().is_absolute()
             or old_dir is None):

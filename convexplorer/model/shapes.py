@@ -11,10 +11,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import merges
 from .catalogue import CATALOGUE, LayerType, auto_value
 from .shape_rules import RF_RULES, RULES, Fail
 from .spec import LayerSpec, layer_label
 from .validate import Problem, check_layer, divisors, expand, or_list
+from .weight_checks import check_weights
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class LayerInfo:
     formula: list[str] = field(default_factory=list)  # one line per spatial dimension
     indices_from: int | None = None  # MaxUnpool: index of the MaxPool whose indices it uses
     unpool_size: tuple[int, ...] | None = None  # MaxUnpool: output_size passed to torch
+    sources: tuple[int | None, ...] = ()  # merges: the layers ``from`` names (None: the input)
     problems: list[Problem] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)  # warnings: torch accepts it, it runs
 
@@ -177,20 +180,59 @@ def infer(layers, input_shape: tuple[int, ...]) -> ShapeReport:
         report.layers.append(info)
         lt = spec.layer_type
         info.problems = check_layer(i, _with_arriving_channels(spec, lt, shape), label)
+        if not info.problems and lt is not None and lt.is_merge:
+            try:  # references are checked even when the shapes are unknown
+                info.sources = merges.resolve(layers, i, spec.value("from"))
+            except merges.MergeProblem as fail:
+                info.problems.append(Problem(i, label, fail.field, fail.message, fail.fix))
         if info.problems or shape is None or lt is None:
             shape = None
             continue
         try:
-            _infer_layer(info, lt, shape, report, pools)
+            if lt.is_merge:
+                _merge(info, lt, shape, report)
+            else:
+                _infer_layer(info, lt, shape, report, pools)
             _check_size(info)
-        except _Fail as fail:
+        except (_Fail, merges.MergeProblem) as fail:
             info.problems.append(Problem(i, label, fail.field, fail.message, fail.fix))
             info.output_shape = None
         shape = info.output_shape
         if shape is not None and rf is not None:
-            rf = _next_rf(rf, info, lt, input_shape)
+            rf = (_merge_rf(rf, info, report) if lt.is_merge
+                  else _next_rf(rf, info, lt, input_shape))
             info.receptive_field = rf
+    check_weights(report)  # a weight source that does not fit its layer (model.weight_checks)
     return report
+
+
+def _source(report: ShapeReport, source: int | None) -> LayerInfo | None:
+    return None if source is None else report.layers[source]
+
+
+def _merge(info: LayerInfo, lt: LayerType, shape, report: ShapeReport) -> None:
+    """Add, Concat, Multiply: the previous output joined with the outputs ``from`` names
+    (model.merges). No parameters; no multiply-adds (element-wise, like an activation)."""
+    info.kwargs = {p.name: info.spec.value(p.name) for p in lt.params}
+    inputs = []
+    for token, source in zip(merges.tokens(info.kwargs["from"]), info.sources):
+        src = _source(report, source)
+        inputs.append((token, report.input_shape if src is None else src.output_shape))
+    info.output_shape, info.formula = merges.merge_shape(lt.name, info.kwargs, shape, inputs)
+
+
+def _merge_rf(rf: ReceptiveField, info: LayerInfo, report: ShapeReport) -> ReceptiveField:
+    """The union of the receptive fields that meet in a merge (``merges.union_field``)."""
+    start = ReceptiveField((1.0,) * len(rf.size), (1.0,) * len(rf.size))
+    fields = [(rf.size, rf.jump, info.input_shape)]
+    for source in info.sources:
+        src = _source(report, source)
+        field_ = start if src is None else src.receptive_field
+        shape = report.input_shape if src is None else src.output_shape
+        if field_ is not None:
+            fields.append((field_.size, field_.jump, shape))
+    size, jump = merges.union_field(fields, info.output_shape)
+    return ReceptiveField(size, jump)
 
 
 def _with_arriving_channels(spec: LayerSpec, lt: LayerType | None, shape) -> LayerSpec:

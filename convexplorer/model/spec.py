@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from .catalogue import CATALOGUE, LayerType
+from .weights import INIT, WeightSpec
 
 CONFIG_VERSION = 1
 
@@ -43,12 +44,14 @@ class LayerSpec:
     """One layer: a torch.nn class name, the keywords the user set explicitly, an optional name.
 
     Keywords not in ``params`` take torch's default (or, for in_channels / num_features /
-    in_features, follow the previous layer).
+    in_features, follow the previous layer). ``weights``: where its weights come from
+    (``model.weights``; torch's seeded initialisation by default).
     """
 
     type: str
     params: tuple[tuple[str, Any], ...] = ()
     name: str | None = None
+    weights: WeightSpec = INIT
 
     @classmethod
     def make(cls, type: str, name: str | None = None, **params: Any) -> LayerSpec:
@@ -92,10 +95,13 @@ class LayerSpec:
         order = lt.param_names if lt else ()
         items = sorted(current.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
                                                          else len(order), kv[0]))
-        return LayerSpec(self.type, tuple(items), self.name)
+        return replace(self, params=tuple(items))
 
     def renamed(self, name: str | None) -> LayerSpec:
         return replace(self, name=name or None)
+
+    def with_weights(self, weights: WeightSpec) -> LayerSpec:
+        return replace(self, weights=weights)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
@@ -103,6 +109,8 @@ class LayerSpec:
             out["name"] = self.name
         for k, v in self.params:
             out[k] = thaw(v)
+        if not self.weights.is_init:
+            out["weights"] = self.weights.to_dict()
         return out
 
 
@@ -233,6 +241,7 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     objective: Objective = field(default_factory=Objective)
+    mode: str = "train"  # or "eval": BatchNorm uses its running statistics, Dropout is off
 
     def with_layers(self, layers) -> Config:
         return replace(self, layers=tuple(layers))
@@ -245,6 +254,7 @@ class Config:
             "input": self.input.to_dict(),
             "device": self.device,
             "objective": self.objective.to_dict(),
+            **({"mode": self.mode} if self.mode != "train" else {}),
             "layers": [spec.to_dict() for spec in self.layers],
         }
 

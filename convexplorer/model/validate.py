@@ -17,6 +17,7 @@ from .catalogue import (
     FLOATS,
     INT,
     INTS,
+    LAYERS,
     MAX_ITEMS,
     PADDING,
     SIZE,
@@ -146,6 +147,8 @@ def _check_value(p: Param, v: Any, dims: int) -> tuple[str, str] | None:
         return None
     if p.kind in (INTS, FLOATS):
         return _check_items(p, v, bounds)
+    if p.kind == LAYERS:
+        return _check_reference(p, v)
     if p.kind in (SIZE, PADDING):
         if p.kind == PADDING and isinstance(v, str):
             if v not in p.choices:
@@ -191,6 +194,29 @@ def _check_items(p: Param, v: Any, bounds) -> tuple[str, str] | None:
         problem = bounds(x)
         if problem:
             return problem
+    return None
+
+
+REF_NOT_A_REF = "{field} must be a layer name, an index (0 or more) or 'input', got {value}"
+REF_EMPTY = "{field} needs at least one earlier layer"
+REF_ONE_ONLY = "{field} takes one earlier layer, got {count}"
+REF_ONE_ONLY_FIX = "use Concat to join several outputs, or name one layer"
+REF_FIX = "give the name or index of an earlier layer, or 'input'"
+
+
+def _check_reference(p: Param, v: Any) -> tuple[str, str] | None:
+    """A LAYERS value on its own: names (non-empty strings) or indices (0 or more), one or,
+    where ``multiple``, a list. Whether they name earlier layers is ``model.merges``' check."""
+    items = v if isinstance(v, tuple) else (v,)
+    if isinstance(v, tuple) and not p.multiple and len(v) != 1:
+        if not v:
+            return REF_EMPTY.format(field=p.name), REF_FIX
+        return (REF_ONE_ONLY.format(field=p.name, count=len(v)), REF_ONE_ONLY_FIX)
+    if not items:
+        return REF_EMPTY.format(field=p.name), REF_FIX
+    for x in items:
+        if not ((isinstance(x, str) and x.strip()) or (is_int(x) and x >= 0)):
+            return REF_NOT_A_REF.format(field=p.name, value=_fmt(x)), REF_FIX
     return None
 
 

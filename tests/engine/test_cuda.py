@@ -143,3 +143,31 @@ def test_results_survive_later_runs():
             np.testing.assert_array_equal(lr.grad_output, grad)
         if idx is not None:
             np.testing.assert_array_equal(lr.indices, idx)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_weight_sources_match_cpu(tmp_path, mode):
+    """Preset, edited and checkpoint weights (BatchNorm's running statistics too) are made on
+    the CPU and moved: the same numbers on CUDA, and the running statistics put back between
+    runs there too."""
+    from convexplorer.model.weights import PresetKernel, WeightSpec, edited
+
+    torch.manual_seed(1)
+    state = {"bn.weight": torch.rand(4) + 0.5, "bn.bias": torch.randn(4),
+             "bn.running_mean": torch.randn(4), "bn.running_var": torch.rand(4) + 0.5,
+             "bn.num_batches_tracked": torch.tensor(7)}
+    torch.save(state, tmp_path / "bn.pt")
+    layers = (
+        L("Conv2d", "conv1", out_channels=4, kernel_size=3).with_weights(WeightSpec(
+            "preset", kernels=(PresetKernel("sobel_x", out=0), PresetKernel("gabor")))),
+        L("BatchNorm2d", "bn").with_weights(WeightSpec("checkpoint", file="bn.pt", key="bn")),
+        L("Conv2d", "conv2", out_channels=2, kernel_size=3).with_weights(edited(
+            {"weight": np.arange(72, dtype=np.float32).reshape(2, 4, 3, 3) / 50,
+             "bias": np.array([0.5, -0.5], np.float32)})),
+    )
+    config = Config(layers=layers, input=InputSpec(shape=(2, 1, 10, 10)), mode=mode)
+    cpu = run(config, base_dir=tmp_path, device="cpu")
+    gpu = run(config, base_dir=tmp_path, device="cuda")
+    again = run(config, base_dir=tmp_path, device="cuda")
+    compare(cpu, gpu)
+    compare(cpu, again)

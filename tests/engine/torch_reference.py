@@ -2,10 +2,12 @@
 
 It does not use convexplorer's engine: it builds ``torch.nn`` modules straight from the config's
 dicts, resolves in_channels / num_features / in_features from the tensor that arrives, pairs each
-MaxUnpool with the nearest earlier MaxPool of its rank that returned indices, and runs on a real
-CPU tensor. Weights follow the documented seeding rule (layer ``i`` is constructed right after
-``torch.manual_seed(seed + i)``; the forward pass starts from ``torch.manual_seed(seed)`` so
-Dropout masks repeat).
+MaxUnpool with the nearest earlier MaxPool of its rank that returned indices, does a merge
+(Add, Concat, Multiply) with ``+``, ``torch.cat`` and ``*`` on the outputs its ``from`` names
+(read here on its own: a name is the nearest earlier layer so named, an int or a string of
+digits an index, "input" the input), and runs on a real CPU tensor. Weights follow the
+documented seeding rule (layer ``i`` is constructed right after ``torch.manual_seed(seed +
+i)``; the forward pass starts from ``torch.manual_seed(seed)`` so Dropout masks repeat).
 """
 
 from __future__ import annotations
@@ -32,6 +34,35 @@ class Reference:
     unpool_from: dict[int, int] = field(default_factory=dict)
     kwargs: list[dict] = field(default_factory=list)
     input_shapes: list[torch.Size] = field(default_factory=list)
+
+
+MERGES = ("Add", "Concat", "Multiply")
+
+
+def _source(layers: list[dict], i: int, ref) -> int | None:
+    if ref == "input":
+        return None
+    if isinstance(ref, str):
+        for j in range(i - 1, -1, -1):
+            if layers[j].get("name") == ref:
+                return j
+        if not ref.isdigit():
+            raise ReferenceError_(f"layer {i}: no earlier layer named {ref!r}")
+        ref = int(ref)
+    if isinstance(ref, bool) or not isinstance(ref, int) or not 0 <= ref < i:
+        raise ReferenceError_(f"layer {i}: {ref!r} is not an earlier layer")
+    return ref
+
+
+def _merge(i: int, layers: list[dict], h: torch.Tensor, x: torch.Tensor, outs: list):
+    layer = layers[i]
+    refs = layer["from"] if isinstance(layer["from"], list | tuple) else [layer["from"]]
+    others = [x if s is None else outs[s] for s in (_source(layers, i, r) for r in refs)]
+    if layer["type"] == "Concat":
+        return torch.cat([h, *others], dim=layer.get("dim", 1))
+    for other in others:
+        h = h + other if layer["type"] == "Add" else h * other
+    return h
 
 
 def _kwargs(layer: dict, x: torch.Tensor) -> dict:
@@ -84,18 +115,26 @@ def reference(layers: list[dict], x: torch.Tensor, seed: int = 0, *,
     # each layer's input size run inside fork_rng so they do not advance the init RNG.
     h = x.detach()
     pools: list[int] = []
+    outs: list[torch.Tensor] = []
     with torch.no_grad():
         for i, layer in enumerate(layers):
+            in_shapes.append(h.shape)
+            if layer["type"] in MERGES:  # no module: an operation (Identity: no parameters)
+                ref.modules.append(nn.Identity())
+                ref.kwargs.append({})
+                h = _merge(i, layers, h, x.detach(), outs)
+                outs.append(h)
+                continue
             kw = _kwargs(layer, h)
             torch.manual_seed(seed + i)
             module = getattr(nn, layer["type"])(**kw)
             module.train()
             ref.modules.append(module)
             ref.kwargs.append(kw)
-            in_shapes.append(h.shape)
             with torch.random.fork_rng(devices=[]):
                 h = _record(i, layers, _apply(i, layers, module, h, ref, pools, in_shapes),
                             ref, pools)
+            outs.append(h)
     # Pass 2: the real forward, from the seed again, keeping every output's gradient.
     ref.indices.clear()
     ref.unpool_from.clear()
@@ -103,7 +142,11 @@ def reference(layers: list[dict], x: torch.Tensor, seed: int = 0, *,
     h = x
     pools = []
     for i, module in enumerate(ref.modules):
-        h = _record(i, layers, _apply(i, layers, module, h, ref, pools, in_shapes), ref, pools)
+        if layers[i]["type"] in MERGES:
+            h = _merge(i, layers, h, x, ref.outputs)
+        else:
+            h = _record(i, layers, _apply(i, layers, module, h, ref, pools, in_shapes), ref,
+                        pools)
         if requires_grad and h.requires_grad:
             h.retain_grad()
         ref.outputs.append(h)

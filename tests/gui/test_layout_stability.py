@@ -29,3 +29,13 @@ def test_editing_out_channels_keeps_every_dock_in_place(qtbot, window):
         qtbot.waitUntil(lambda t=text: window.last_result.layers[3].output_shape[1] == int(t))
         qtbot.wait(50)  # let any relayout (and its dock animation) happen
         assert _geometries(window) == before, f"out_channels={text} moved the docks"
+
+
+def test_docks_keep_their_default_widths_and_no_panel_squeezes_them(window):
+    """Every result panel fits beside the docks at the default 1400x880: a panel asking for
+    more (a row of buttons) squeezed the stack list to 'con...' and clipped the form."""
+    assert window.docks["layers"].width() >= 330
+    assert window.docks["form"].width() >= 340
+    room = window.width() - 340 - 350 - 30  # both docks, splitters and frames
+    for panel in window.panels:
+        assert panel.minimumSizeHint().width() <= room, type(panel).__name__

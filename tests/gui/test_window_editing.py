@@ -212,7 +212,8 @@ def test_edit_menu_and_layer_menu(qtbot, window):
     add_menu = menus["layer"].findChild(type(menus["layer"]), "menu_add_layer")
     sections = [a.text() for a in add_menu.actions() if a.isSeparator() and a.text()]
     assert sections == ["Convolution", "Pooling", "Unpooling", "Padding", "Normalization",
-                        "Activation", "Upsampling / pixel shuffle", "Reshape / linear"]
+                        "Activation", "Upsampling / pixel shuffle", "Reshape / linear",
+                        "Merge (skip connections)"]
     click_row(qtbot, window, 5)
     add_menu.findChild(type(add_menu.actions()[1]), "add_Flatten").trigger()
     assert window.pipeline.config.layers[-1].type == "Flatten"

@@ -16,6 +16,7 @@ from convexplorer.model.catalogue import (
     FLOATS,
     INT,
     INTS,
+    LAYERS,
     PADDING,
     SIZE,
     layer_type,
@@ -37,7 +38,10 @@ ISSUE_TYPES = (
     "BatchNorm3d"
 ).split()
 
-KINDS = (INT, FLOAT, BOOL, CHOICE, SIZE, PADDING, INTS, FLOATS)
+# Skip connections: operations in forward(), not torch.nn modules (issue 14).
+MERGE_TYPES = ["Add", "Concat", "Multiply"]
+
+KINDS = (INT, FLOAT, BOOL, CHOICE, SIZE, PADDING, INTS, FLOATS, LAYERS)
 
 
 def torch_params(name: str) -> list[inspect.Parameter]:
@@ -50,7 +54,8 @@ def torch_params(name: str) -> list[inspect.Parameter]:
 
 
 def test_catalogue_has_exactly_the_issue_types():
-    assert sorted(CATALOGUE) == sorted(ISSUE_TYPES)
+    assert sorted(CATALOGUE) == sorted(ISSUE_TYPES + MERGE_TYPES)
+    assert {lt.name for lt in CATALOGUE.values() if lt.is_merge} == set(MERGE_TYPES)
     for name in ISSUE_TYPES:
         assert layer_type(name).name == name
         assert hasattr(torch_nn, name)
@@ -72,7 +77,7 @@ def test_params_match_torch_signature(name):
         assert mine.keyword_only == (p.kind == p.KEYWORD_ONLY), f"{name}.{p.name}"
 
 
-@pytest.mark.parametrize("name", ISSUE_TYPES)
+@pytest.mark.parametrize("name", ISSUE_TYPES + MERGE_TYPES)
 def test_param_kinds_bounds_and_help(name):
     lt = CATALOGUE[name]
     assert lt.help.strip() and lt.group in {g for g, _ in
@@ -129,6 +134,16 @@ def test_new_choices_are_torchs():
         "nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact"}
     for mode in CATALOGUE["Upsample"].param("mode").choices:
         assert mode in F.interpolate.__doc__
+
+
+def test_merges_name_earlier_layers_in_from():
+    for name in MERGE_TYPES:
+        lt = CATALOGUE[name]
+        ref = lt.param("from")
+        assert lt.group == "merge" and lt.dims is None and ref.required and ref.is_reference
+        assert ref.multiple == (name == "Concat")
+        assert "from" in lt.key_params and "earlier" in ref.help
+    assert CATALOGUE["Concat"].param("dim").default == 1  # channels, as in torch.cat(..., 1)
 
 
 def test_padding_choices_match_torch():

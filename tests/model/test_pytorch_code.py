@@ -36,6 +36,10 @@ from convexplorer.model.spec import Config, LayerSpec
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.json"))
 SHAPES = {"dilation_groups_ceil.json": (1, 1, 32, 32)}  # image examples without a fixed size
+# The examples with merges export to a class whose forward() does the merges; it is read back
+# (the merges get names of their own: add1, cat1...).
+SEQUENTIAL = [p for p in EXAMPLES if '"from"' not in p.read_text(encoding="utf-8")]
+MERGING = [p for p in EXAMPLES if p not in SEQUENTIAL]
 
 MNIST_PRINT = """MNISTConvNet(
   (conv1): Conv2d(1, 10, kernel_size=(5, 5), stride=(1, 1))
@@ -215,10 +219,11 @@ class Net(nn.Module):
         return self.fc1(torch.flatten(x, 1))
 """)
     assert r.config.name == "Net"
-    assert [s.name for s in r.config.layers] == ["conv1", "pool", "fc1"]
-    assert r.config.layers[2].kwargs == {"in_features": 400, "out_features": 120}
+    # forward() is read: its F.relu and torch.flatten are layers, in the order it runs
+    assert [s.name for s in r.config.layers] == ["conv1", "relu1", "pool", "flatten1", "fc1"]
+    assert r.config.layers[4].kwargs == {"in_features": 400, "out_features": 120}
     assert r.input_shape == (1, 3, 32, 32)  # 3 channels: CIFAR's size comes first
-    assert any("forward() is not read" in n and "F.relu" in n for n in r.notes)
+    assert any("forward() of Net was read" in n for n in r.notes)
 
 
 def test_unsupported_unknown_and_non_literal_are_notes():
@@ -307,7 +312,7 @@ def test_unnamed_stack_exports_plain_sequential_and_reserved_names_are_renamed()
                          LayerSpec.make("ReLU", "a_b")]) == ["layer_forward", "a_b", "a_b_1"]
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SEQUENTIAL, ids=lambda p: p.name)
 def test_examples_round_trip_through_code(path):
     config = load_config(path)
     shape = _shape(config, path.name)
@@ -318,7 +323,31 @@ def test_examples_round_trip_through_code(path):
     check_code_builds(config, shape)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", MERGING, ids=lambda p: p.name)
+def test_examples_with_merges_round_trip_through_code(path):
+    """The exported class's forward() is read back into the same stack; a merge's own name
+    is the reader's (the code keeps it only in a comment), its sources are the same."""
+    config = load_config(path)
+    shape = _shape(config, path.name)
+    imported = import_text(to_code(config, shape), shape)
+    assert not imported.suggestions
+    want = canon(config.layers, shape)
+    got = list(imported.config.layers)
+    renamed = {g.name: w.name for g, w in zip(got, want) if g.name != w.name}
+    assert all(w.type in ("Add", "Concat", "Multiply") for w in want
+               if w.name in renamed.values())
+
+    def same(g, w) -> bool:
+        params = dict(g.params)
+        if "from" in params:
+            src = params["from"]
+            params["from"] = tuple(renamed.get(s, s) for s in src) if isinstance(
+                src, tuple) else renamed.get(src, src)
+        return g.type == w.type and params == dict(w.params)
+    assert len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
+
+
+@pytest.mark.parametrize("path", SEQUENTIAL, ids=lambda p: p.name)
 def test_examples_round_trip_through_print_model(path):
     """print(model) of the engine's modules -> import -> the same modules again."""
     config = load_config(path)

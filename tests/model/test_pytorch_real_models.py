@@ -280,6 +280,12 @@ def test_squeeze_and_excitation_is_not_a_batch_size_problem(form):
     r = import_text(printed(SE_NET) if form == "print" else SE_NET)
     text = joined(r)
     assert "batch of 2" not in text
+    if form == "code":  # forward() is read (issue 14): the gate is a Multiply, all runs
+        assert [s.type for s in r.config.layers][7:9] == ["Sigmoid", "Multiply"]
+        assert r.config.layers[8].value("from") == "relu1"
+        out = built(SE_NET)(torch.zeros(2, 3, 32, 32))
+        assert infer(r.config.layers, (2, 3, 32, 32)).output_shape == tuple(out.shape)
+        return
     assert ("bn2 (BatchNorm2d): needs more than 1 value per channel in training mode, got "
             "torch.Size([1, 64, 1, 1]); it comes after se1 (SEBlock), whose forward() probably "
             "runs branches") in text
@@ -325,14 +331,18 @@ model = SegNetLite()
 
 def test_a_module_used_twice_in_forward_is_named():
     """Item 19: one pool/unpool pair used twice was imported once each, in declaration order:
-    shapes wrong, exit 0, no note."""
+    shapes wrong, exit 0, no note. forward() is read now (issue 14): each call is a layer, in
+    the order it runs, and the note says the second one does not share the weights."""
     r = import_text(SHARED_POOL)
-    assert names(r) == ["enc1", "enc2", "pool", "unpool", "dec2", "dec1"]
+    assert names(r) == ["enc1", "pool", "enc2", "pool_2", "unpool", "dec2", "unpool_2", "dec1"]
     text = joined(r)
-    assert ("line 16: forward() of SegNetLite calls self.pool more than once (lines 16, 17), but "
-            "the stack holds it once, in declaration order") in text
-    assert "calls self.unpool more than once (lines 18, 19)" in text
-    assert "self.enc1 more than once" not in text
+    assert "line 17: forward() calls self.pool again; the stack gets a second layer, pool_2" \
+        in text
+    assert "calls self.unpool again" in text
+    assert "self.enc1 again" not in text
+    model = built(SHARED_POOL)
+    out = model(torch.zeros(1, 1, 16, 16))
+    assert infer(r.config.layers, (1, 1, 16, 16)).output_shape == tuple(out.shape)
 
 
 def test_a_module_called_in_a_loop_is_named():
@@ -515,6 +525,13 @@ def test_alexnet_flatten_goes_before_the_dropout(form):
     """Item 24: torch flattens before the classifier, whose first layer is a Dropout; the fix
     put the Flatten between the Dropout and the Linear."""
     r = import_text(printed(ALEXNET) if form == "print" else ALEXNET, shape=(1, 3, 224, 224))
+    if form == "code":  # forward() is read: its torch.flatten is a layer, where it runs
+        assert not r.suggestions
+        got = names(r)
+        assert got[got.index("flatten1") + 1] == "classifier.0"
+        out = built(ALEXNET).eval()(torch.zeros(1, 3, 224, 224))
+        assert infer(r.config.layers, (1, 3, 224, 224)).output_shape == tuple(out.shape)
+        return
     [s] = r.suggestions
     assert s.index == names(r).index("classifier.0") and s.target == s.index + 1
     fixed = [x.name for x in r.fixed_config.layers]

@@ -92,12 +92,28 @@ class CaptionedGrid:
         self._set_visible(False)
 
 
+def kernel_index(layer, channel: int, kernel: int) -> tuple[int, int]:
+    """The weight's (first, second) index of kernel ``kernel`` of those making output
+    ``channel`` (as ``kernels_of`` shows them): ``weight[channel, kernel]`` for a conv, the
+    input channel's row of the output's column for a ConvTranspose."""
+    if not layer.type.startswith("ConvTranspose"):
+        return channel, kernel
+    inputs = kernel_inputs(layer, channel)
+    per_out = layer.params["weight"].shape[1]
+    return inputs[0] + kernel, channel % per_out
+
+
 class ChannelDetail(QWidget):
     """One channel large with its gradient beside it, the kernels that made it, and a sentence
-    on how it is computed. Each map has a caption and a colour scale."""
+    on how it is computed. Each map has a caption and a colour scale. "Edit these kernels" (or
+    a double-click on one) asks for its numbers in the Values tab (``editWeightsRequested``:
+    the layer and the weight's (out, in) slice)."""
+
+    editWeightsRequested = Signal(int, object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._kernels_of: tuple | None = None  # (layer result, output channel) shown
         self.heading = QLabel(self.tr("Click a channel"))
         self.heading.setWordWrap(True)
         self.big = ChannelGrid(controls=False)
@@ -112,6 +128,13 @@ class ChannelDetail(QWidget):
                                          "backward: the gradients then show what influences "
                                          "it."))
         self.backprop.setEnabled(False)
+        self.edit_kernels = QPushButton(self.tr("Edit these kernels"))
+        self.edit_kernels.setObjectName("editKernels")
+        self.edit_kernels.setToolTip(self.tr("Type the numbers of these kernels in the Values "
+                                             "tab (double-click a kernel for that one)."))
+        self.edit_kernels.setVisible(False)
+        self.edit_kernels.clicked.connect(lambda: self._request_edit(0))
+        self.kernels.unitDoubleClicked.connect(lambda c, _p: self._request_edit(c))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
@@ -127,6 +150,7 @@ class ChannelDetail(QWidget):
         self.boxes["kernels"].place(kernels, 0)
         kernels.setRowStretch(1, 1)
         layout.addLayout(kernels, 2)
+        layout.addWidget(self.edit_kernels)
         layout.addWidget(self.text)
         layout.addStretch(0)
         layout.addWidget(self.backprop)
@@ -166,6 +190,9 @@ class ChannelDetail(QWidget):
         self.heading.setText(f"<b>{escape(name)}[{batch}, {channel}]</b>" + (
             f" \u2014 picked unit [{where}]" if position else ""))
         box = self.boxes["kernels"]
+        conv = layer is not None and layer.type.startswith("Conv") and "weight" in layer.params
+        self._kernels_of = (layer, channel) if conv else None
+        self.edit_kernels.setVisible(conv)
         if layer is None:
             box.clear()
             self.text.setText(self.tr("The input has no kernels: it is the data itself."))
@@ -196,7 +223,14 @@ class ChannelDetail(QWidget):
             caption = caption.format(weight=kname, first=first, last=first + len(kern) - 1)
         box.show_data(caption, kern, kname, (), ("in channel",), first_label=first)
 
+    def _request_edit(self, kernel: int) -> None:
+        if self._kernels_of is not None:
+            layer, channel = self._kernels_of
+            self.editWeightsRequested.emit(layer.index, kernel_index(layer, channel, kernel))
+
     def clear(self) -> None:
+        self._kernels_of = None
+        self.edit_kernels.setVisible(False)
         self.heading.setText(self.tr("Click a channel"))
         for box in self.boxes.values():
             box.clear()
@@ -207,6 +241,7 @@ class ChannelDetail(QWidget):
 class ActivationPanel(Panel):
     title = "Activations"
     unitPicked = Signal(object)
+    editWeightsRequested = Signal(int, object)  # layer, the weight's (out, in) slice
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -231,6 +266,7 @@ class ActivationPanel(Panel):
         self.grid.unitClicked.connect(self._on_grid_unit_clicked)
         self.grid.unitDoubleClicked.connect(self._on_grid_unit_double_clicked)
         self.detail.backprop.clicked.connect(self._on_backprop_clicked)
+        self.detail.editWeightsRequested.connect(self.editWeightsRequested)
 
     def _current(self):
         """(key, read-out name, array) of the chosen source."""

@@ -35,6 +35,7 @@ from .window_map import WindowMap
 GRID_KINDS = ("conv", "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool",
               "lp_pool")
 TABLE_KINDS = ("linear", "conv_transpose", "upsample")  # terms as a table (input x weight)
+MERGE_KINDS = ("add", "concat", "multiply")  # values of several tensors: a table, no map
 
 FULL_CHANNELS = 8  # input channels drawn in full (window, kernel, products); the rest as sums
 PLAY_MS = 350  # a few positions per second
@@ -162,7 +163,7 @@ class ComputeView(QWidget):
         self._draw_map()
         self.grids.set_rows(self._grid_rows(b))
         self.grids_scroll.setVisible(bool(self.grids.rows))
-        if b.kind not in TABLE_KINDS or not len(b.data):  # sentences: plain text is quicker
+        if b.kind not in TABLE_KINDS + MERGE_KINDS or not len(b.data):  # plain text is quicker
             self.text.setPlainText("\n\n".join(b.lines))
         else:
             self.text.setHtml(self._html(b))
@@ -209,6 +210,8 @@ class ComputeView(QWidget):
         parts = []
         if b.kind in TABLE_KINDS and len(b.data):
             parts.append(self._terms_html(b))
+        if b.kind in MERGE_KINDS:
+            parts.append(self._operands_html(b))
         parts.append("".join(f"<p>{escape(line)}</p>" for line in b.lines))
         return "".join(parts)
 
@@ -296,8 +299,23 @@ class ComputeView(QWidget):
                                            rest=num(summary.rest_sum))) + "</p>"
         return html
 
+    def _operands_html(self, b: Breakdown) -> str:
+        """A merge's values: which tensor, which element, what value."""
+        head = "".join(f"<th>{escape(h)}</th>" for h in (
+            self.tr("tensor"), self.tr("element"), self.tr("value")))
+        rows = []
+        for name, index, value in zip(b.operands, b.data.input_index.tolist(),
+                                      b.data.input_value.tolist()):
+            cells = (name, str([i for i in index if i >= 0]), num(value))
+            rows.append("<tr>" + "".join(f'<td nowrap style="{_CELL}">{escape(c)}</td>'
+                                         for c in cells) + "</tr>")
+        return ('<table border="1" cellspacing="0" style="border-color:#999;"><tr>' + head
+                + "</tr>" + "".join(rows) + "</table>")
+
     # -- the map -----------------------------------------------------------------------------
     def _term_channels(self, b: Breakdown) -> list[int]:
+        if b.kind in MERGE_KINDS:
+            return []
         if b.channel_sums:
             return list(b.channel_sums)
         x = layer_input(self.result, self.unit.layer)
@@ -352,7 +370,8 @@ class ComputeView(QWidget):
         b = self.breakdown
         x = None if b is None else layer_input(self.result, self.unit.layer)
         # a vector's dot product (Linear on (N, F)) is its table of terms: no map
-        shown = b is not None and not (b.kind == "linear" and x.ndim == 2)
+        shown = b is not None and not (b.kind == "linear" and x.ndim == 2) \
+            and b.kind not in MERGE_KINDS
         self.map_box.setVisible(shown)
         if not shown:
             self.map.clear()

@@ -197,7 +197,8 @@ class ExplainPanel(Panel):
         return [info for info in self.report.layers
                 if info.spec.layer_type is not None and (info.spec.layer_type.is_window
                                                         or info.spec.layer_type.is_adaptive
-                                                        or has_explanation(info.spec.type))]
+                                                        or has_explanation(info.spec.type)
+                                                        or info.spec.layer_type.is_merge)]
 
     def _redraw(self) -> None:
         self.chooser.set_items([(i.index, i.label) for i in self._explainable()])
@@ -226,7 +227,7 @@ class ExplainPanel(Panel):
             problems = "".join(f"<p>{escape(str(p))}</p>" for p in info.problems)
             self.text.setHtml(f"<h3>{escape(info.label)}</h3>{problems}")
             return
-        self._show_sections(explain(info))
+        self._show_sections(explain(info, self.report))
         self._draw(info)
 
     # -- drawings -------------------------------------------------------------------------------

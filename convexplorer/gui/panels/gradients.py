@@ -235,6 +235,10 @@ class GradientPanel(Panel):
         lower_layout.setContentsMargins(0, 0, 0, 0)
         lower_layout.addWidget(self.source)
         lower_layout.addWidget(self.grid, 1)
+        self.skip_note = QLabel()  # the output shown feeds a skip connection too
+        self.skip_note.setWordWrap(True)
+        self.skip_note.setVisible(False)
+        lower_layout.addWidget(self.skip_note)
         note = QLabel("A layer's input.grad is the previous layer's output.grad (the first "
                       "layer's is input.grad). Double-click a unit to back-propagate from it.")
         note.setWordWrap(True)
@@ -269,12 +273,26 @@ class GradientPanel(Panel):
             self.grid.set_data(None)
             return
         name, array = current[0]
+        self._show_skip_note(self.source.key)
         self.source.set_batches(batch_count(array))
         self.source.depth_slider.fit(depth_of(array))
         batch, depth = self.source.batch, self.source.depth
         words = ("batch", "feature") if array.ndim == 2 else ("batch", "channel")
         self.grid.set_data(batch_item(array, batch, depth), name,
                            (batch,) if array.ndim >= 2 else (), words, depth=depth)
+
+    def _show_skip_note(self, key: int) -> None:
+        """An output that a merge joins too (a skip connection) gets gradient along two
+        paths, and its .grad is their sum: say so where it is shown."""
+        source = None if key == -1 else key
+        users = [lr.label for lr in self.result.layers if source in lr.sources]
+        if users:
+            name = "input" if source is None else f"{self.result.layers[source].label} output"
+            self.skip_note.setText(self.tr(
+                "{name} goes on to the next layer and to {merges} (a skip connection): its "
+                ".grad is the sum of the gradients coming back along both paths.").format(
+                    name=name, merges=", ".join(users)))
+        self.skip_note.setVisible(bool(users))
 
     def _on_apply_clicked(self) -> None:
         objective = self.objective_box.objective()

@@ -97,6 +97,25 @@ class ReceptiveFieldPanel(Panel):
             self.depth.fit(result.layers[layer].output_shape[2])
             self.depth.set_value(obj.position[0])
 
+    def set_unit(self, unit) -> None:
+        """A value picked elsewhere (the Values table, the Activations grid): point the
+        controls at it, ready for Show."""
+        result = self.result
+        if unit is None or unit.layer is None or result is None or \
+                unit.layer >= len(result.layers):
+            return
+        shape = result.layers[unit.layer].output_shape
+        if len(shape) not in (3, 4) or len(unit.position) != len(shape) - 2:
+            return
+        self._fill_chooser(result)
+        self._pending = None  # the picked unit wins over an older stack selection
+        self.chooser.blockSignals(True)
+        self.chooser.select_key(unit.layer)
+        self.chooser.blockSignals(False)
+        self.units.fit(shape)
+        self.units.set_unit(unit.batch, unit.channel, unit.position)
+        self.refresh()
+
     def _fill_chooser(self, result) -> None:
         self.chooser.set_items([(lr.index, f"{lr.label}  {fmt_shape(lr.output_shape)}")
                                 for lr in result.layers if len(lr.output_shape) in (3, 4, 5)])

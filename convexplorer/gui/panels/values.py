@@ -4,6 +4,8 @@ beside them how the picked output value is computed."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -12,11 +14,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
 )
 
@@ -37,6 +41,8 @@ WHAT_TEXT = {"output": "output", "weight": "weight", "bias": "bias",
              "grad_bias": "bias.grad", "indices": "indices (return_indices)"}
 
 MODES = ("table", "tensor", "model")
+EDITABLE = ("weight", "bias")  # the tensors whose numbers the user may type
+MAX_TYPED = 1e6  # a typed weight's bound (model.limits.MAX_FLOAT)
 
 
 def lead_words(ref: TensorRef, layer_type: str | None, rank: int) -> list[str]:
@@ -85,6 +91,8 @@ def as_numpy_literal(values: np.ndarray) -> str:
 class ValuesPanel(Panel):
     title = "Values"
     unitPicked = Signal(object)
+    # a number typed into a weight: layer, parameter ("weight", "bias"), index, value
+    weightEdited = Signal(int, str, object, float)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -103,6 +111,9 @@ class ValuesPanel(Panel):
         self.depth_slider = DepthSlider()
         self.cmap_box = QComboBox()
         self.cmap_box.addItems(list(COLORMAPS))
+        self.cmap_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.cmap_box.setMinimumContentsLength(9)
         self.cmap_box.setToolTip(self.tr("Colour map of the cells. The diverging map keeps 0 "
                                          "white, for weights and gradients."))
         top = QHBoxLayout()
@@ -113,6 +124,7 @@ class ValuesPanel(Panel):
             top.addWidget(box)
         top.addWidget(self.depth_slider)
         top.addStretch(1)
+        top.addWidget(self.cmap_box)
 
         self.mode_buttons = QButtonGroup(self)
         modes = QHBoxLayout()
@@ -130,15 +142,27 @@ class ValuesPanel(Panel):
             modes.addWidget(button)
         self.mode_buttons.button(0).setChecked(True)
         modes.addStretch(1)
-        modes.addWidget(self.cmap_box)
-        self.copy_text = QPushButton(self.tr("Copy text"))
-        self.copy_text.setToolTip(self.tr("Copy what print() shows."))
-        self.copy_csv = QPushButton(self.tr("Copy CSV"))
-        self.copy_csv.setToolTip(self.tr("Copy the slice in the table as CSV."))
-        self.copy_numpy = QPushButton(self.tr("Copy NumPy"))
-        self.copy_numpy.setToolTip(self.tr("Copy the slice in the table as a NumPy literal."))
-        for button in (self.copy_text, self.copy_csv, self.copy_numpy):
-            modes.addWidget(button)
+        # one Copy button with a menu: three buttons made the row wider than the window's
+        # middle at its default size
+        self.copy_button = QToolButton()
+        self.copy_button.setText(self.tr("Copy"))
+        self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.copy_button.setToolTip(self.tr("Copy the text print() shows, or the slice in the "
+                                            "table as CSV or as a NumPy literal."))
+        menu = QMenu(self.copy_button)
+        self.copy_text = menu.addAction(self.tr("Copy text (what print() shows)"))
+        self.copy_csv = menu.addAction(self.tr("Copy the slice as CSV"))
+        self.copy_numpy = menu.addAction(self.tr("Copy the slice as a NumPy literal"))
+        self.copy_button.setMenu(menu)
+        modes.addWidget(self.copy_button)
+        self.edit_button = QPushButton(self.tr("Edit weights"))
+        self.edit_button.setObjectName("editWeights")
+        self.edit_button.setCheckable(True)
+        self.edit_button.setToolTip(self.tr(
+            "Type numbers into this weight: double-click a cell (or select it and type), then "
+            "press Enter. The layer's weights become edited numbers, kept in the config; Undo "
+            "takes an edit back."))
+        modes.insertWidget(3, self.edit_button)
 
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
@@ -178,9 +202,11 @@ class ValuesPanel(Panel):
         self.mode_buttons.idClicked.connect(lambda _i: self.refresh())
         self.table.cellPicked.connect(self._on_cell_picked)
         self.table.cellHovered.connect(self._on_cell_hovered)
-        self.copy_text.clicked.connect(self._on_copy_text)
-        self.copy_csv.clicked.connect(lambda: self._copy(as_csv(self.slice())))
-        self.copy_numpy.clicked.connect(lambda: self._copy(as_numpy_literal(self.slice())))
+        self.table.cellTyped.connect(self._on_cell_typed)
+        self.edit_button.toggled.connect(lambda _on: self.refresh())
+        self.copy_text.triggered.connect(self._on_copy_text)
+        self.copy_csv.triggered.connect(lambda: self._copy(as_csv(self.slice())))
+        self.copy_numpy.triggered.connect(lambda: self._copy(as_numpy_literal(self.slice())))
         self.compute.unitPicked.connect(self._pick)
 
     # -- state -------------------------------------------------------------------------------
@@ -279,6 +305,9 @@ class ValuesPanel(Panel):
             self.cmap_box.setCurrentText(DIVERGING if self.ref.signed else "viridis")
             self.cmap_box.blockSignals(False)
         mode = self.mode
+        weight = self.ref.what in EDITABLE and self.layer is not None
+        self.edit_button.setVisible(weight and mode == "table")
+        self.table.set_editable(weight and mode == "table" and self.edit_button.isChecked())
         self.stack.setCurrentWidget(self.table if mode == "table" else self.text)
         self.copy_csv.setEnabled(mode == "table")
         self.copy_numpy.setEnabled(mode == "table")
@@ -377,6 +406,9 @@ class ValuesPanel(Panel):
             return self.tr("{expression} is None: the objective does not depend on this layer "
                            "(it comes after the objective's layer), so backward leaves no "
                            "gradient here. The table shows zeros.").format(expression=where)
+        if self.table.slice_model.editable:
+            text += " " + self.tr("Editing: double-click a cell (or select it and type a "
+                                  "number), then press Enter; Ctrl+Z undoes an edit.")
         norm = self._grad_norm()
         if norm is not None:
             text += " " + self.tr("{expression}.norm() = {norm}").format(
@@ -418,6 +450,39 @@ class ValuesPanel(Panel):
                 self.ref.array.ndim < 2:
             return
         self._pick(Unit.at(self.layer, self._index_of(row, column)))
+
+    def show_weights(self, layer: int, lead: tuple[int, ...] = (), edit: bool = True) -> None:
+        """Show layer ``layer``'s weight, the slice ``lead`` (out, in), ready to be edited."""
+        if self.result is None or not 0 <= layer < len(self.result.layers):
+            return
+        self.chooser.blockSignals(True)
+        self.chooser.select_key(layer)
+        self.chooser.blockSignals(False)
+        self._fill_whats(keep="weight")
+        self.lead = tuple(lead)
+        self.set_mode("table")
+        self.edit_button.blockSignals(True)
+        self.edit_button.setChecked(edit)
+        self.edit_button.blockSignals(False)
+        self.refresh()
+
+    def _on_cell_typed(self, row: int, column: int, text: str) -> None:
+        if self.ref is None or self.ref.what not in EDITABLE or self.layer is None:
+            return
+        try:
+            value = float(text.strip())
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or abs(value) > MAX_TYPED:
+            self.readout.setText(self.tr(
+                "{text!r} is not a weight; type a finite number from -1e6 to 1e6, such as 0.5 "
+                "or -1e-3.").format(text=text[:40]))
+            return
+        index = self._index_of(row, column)
+        self.readout.setText(self.tr("{expression}[{index}] = {value}").format(
+            expression=self.ref.expression, index=", ".join(str(i) for i in index),
+            value=value))
+        self.weightEdited.emit(self.layer, self.ref.what, tuple(index), value)
 
     def _pick(self, unit: Unit) -> None:
         self.unit = unit

@@ -12,10 +12,15 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 
 class SliceModel(QAbstractTableModel):
-    """The table's data: a 2-D numpy slice, the tensor's element format and a colour table."""
+    """The table's data: a 2-D numpy slice, the tensor's element format and a colour table.
+    While ``editable`` (a weight being edited), a typed value is reported by ``valueTyped``
+    (row, column, text); the model itself never changes the numbers: the new run does."""
+
+    valueTyped = Signal(int, int, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.editable = False
         self.values = np.zeros((0, 0), np.float32)
         self.fmt: Callable[[float], str] = str
         self._shade = np.zeros((0, 0), np.uint8)
@@ -63,7 +68,21 @@ class SliceModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(self.values[r, c])  # the digits that give back the float32
+        if role == Qt.ItemDataRole.EditRole:
+            return str(self.values[r, c])
         return None
+
+    def flags(self, index: QModelIndex):
+        flags = super().flags(index)
+        if self.editable and index.isValid():
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index: QModelIndex, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if not (self.editable and index.isValid() and role == Qt.ItemDataRole.EditRole):
+            return False
+        self.valueTyped.emit(index.row(), index.column(), str(value))
+        return True
 
     def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole:
@@ -94,6 +113,7 @@ class ValuesTable(QTableView):
 
     cellPicked = Signal(int, int)
     cellHovered = Signal(int, int)
+    cellTyped = Signal(int, int, str)  # a value typed into an editable cell (row, column, text)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -109,6 +129,9 @@ class ValuesTable(QTableView):
             header.setHighlightSections(True)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.selectionModel().currentChanged.connect(self._on_current_changed)
+        # queued: the edit re-runs the stack and redraws the table, which must wait until the
+        # view has closed its editor (a model reset under an open editor orphans it)
+        self.slice_model.valueTyped.connect(self.cellTyped, Qt.ConnectionType.QueuedConnection)
         self.entered.connect(lambda index: self.cellHovered.emit(index.row(), index.column()))
         self._quiet = False
 
@@ -118,6 +141,14 @@ class ValuesTable(QTableView):
         width = self.fontMetrics().horizontalAdvance(self.slice_model.widest_text() or "0") + 14
         self.horizontalHeader().setDefaultSectionSize(max(width, 36))
         self._quiet = False
+
+    def set_editable(self, editable: bool) -> None:
+        """Let the user type into the cells (a weight being edited): double-click, F2 or just
+        typing starts an edit, Enter commits it."""
+        self.slice_model.editable = editable
+        triggers = QAbstractItemView.EditTrigger
+        self.setEditTriggers(triggers.DoubleClicked | triggers.EditKeyPressed
+                             | triggers.AnyKeyPressed if editable else triggers.NoEditTriggers)
 
     def select_cell(self, row: int, column: int) -> None:
         """Select a cell (without emitting ``cellPicked``) and scroll it into view."""

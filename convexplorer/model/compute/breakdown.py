@@ -138,12 +138,12 @@ KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_max_pool",
          "adaptive_avg_pool", "max_unpool", "batch_norm", "activation", "dropout", "linear",
          "flatten", "softmax", "group_norm", "instance_norm", "layer_norm",
          "local_response_norm", "pad", "upsample", "pixel_shuffle", "pixel_unshuffle",
-         "unflatten", "lp_pool")
+         "unflatten", "lp_pool", "add", "concat", "multiply")
 #: How the products of the terms make the unit: added up (plus the bias); the largest (max
-#: pools); or a formula of the values read, worked out in the sentences and ``extra``
-#: (softmax, the normalizations over a slice, LP pooling): the products are then what each
-#: value brings to the formula (exp(x - max), x - mean, x², x^p).
-REDUCES = ("sum", "max", "formula")
+#: pools); their values multiplied (Multiply); or a formula of the values read, worked out in
+#: the sentences and ``extra`` (softmax, the normalizations over a slice, LP pooling): the
+#: products are then what each value brings to the formula (exp(x - max), x - mean, x², x^p).
+REDUCES = ("sum", "max", "product", "formula")
 
 
 @dataclass(eq=False)
@@ -151,7 +151,8 @@ class Breakdown:
     """How one output unit is made, with the real numbers.
 
     The products of ``terms`` add up (plus ``bias``) to the unit, except for max pools
-    (``reduce == "max"``), whose unit is the largest product, and formulas over a slice
+    (``reduce == "max"``), whose unit is the largest product, Multiply (``reduce ==
+    "product"``), whose unit is the product of the terms' values, and formulas over a slice
     (``reduce == "formula"``, see ``REDUCES``). ``value`` is torch's, from the
     layer's output; ``recomputed`` is the NumPy recomputation (float64 from the float32 arrays).
     """
@@ -172,6 +173,9 @@ class Breakdown:
     torch_index: int | None = None  # max pools: torch's return_indices value, when given
     candidates: tuple[tuple[int, ...], ...] = ()  # unpool: pooled cells whose index points here
     extra: dict[str, float] = field(default_factory=dict)  # divisor, mean, var, scale, ...
+    # merges: which tensor each term's input_index points into ("input", "conv1 (Conv2d)
+    # output"): the previous output and the outputs ``from`` names
+    operands: tuple[str, ...] = ()
     difference: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -205,7 +209,8 @@ class Breakdown:
                 "window": [w.json() for w in self.window],
                 "flat_index": self.flat_index, "torch_index": self.torch_index,
                 "candidates": [list(c) for c in self.candidates],
-                "extra": dict(self.extra), "lines": list(self.lines)}
+                "extra": dict(self.extra), "operands": list(self.operands),
+                "lines": list(self.lines)}
 
 
 @dataclass(frozen=True)

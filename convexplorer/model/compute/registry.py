@@ -3,7 +3,7 @@ with ``TYPES`` (the catalogue names it computes) and ``compute(request) -> Break
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from . import (
     linear,
     lp_pool,
     max_pool,
+    merge,
     norm,
     pad,
     resample,
@@ -31,7 +32,7 @@ from .text import say
 from .units import check_unit
 
 FAMILIES = (conv, conv_transpose, max_pool, avg_pool, lp_pool, unpool, norm, slice_norm,
-            elementwise, softmax, pad, resample, shuffle, linear, flatten)
+            elementwise, softmax, pad, resample, shuffle, linear, flatten, merge)
 
 REGISTRY: dict[str, Callable[[Request], Breakdown]] = {
     name: family.compute for family in FAMILIES for name in family.TYPES}
@@ -40,11 +41,15 @@ REGISTRY: dict[str, Callable[[Request], Breakdown]] = {
 def compute_unit(info: LayerInfo, x: np.ndarray, y: np.ndarray,
                  params: Mapping[str, np.ndarray], unit, *,
                  pool_indices: np.ndarray | None = None,
-                 pool_input_shape: tuple[int, ...] | None = None) -> Breakdown:
+                 pool_input_shape: tuple[int, ...] | None = None,
+                 sources: Sequence[tuple[str, np.ndarray]] = (),
+                 previous: str = "the previous output") -> Breakdown:
     """How output ``unit`` of layer ``info`` is made from its input ``x``, recomputed with NumPy
     beside torch's value in ``y``. ``params``: the layer's "weight"/"bias" arrays.
     ``pool_indices``: a max pool's own indices, or for MaxUnpool those of the pool it undoes.
     ``pool_input_shape``: for MaxUnpool, the shape of that pool's input (by default ``y``'s).
+    ``sources``: for a merge, (name, array) of each output its ``from`` names, in order;
+    ``previous``: how its input ``x`` is named ("input", "conv1 (Conv2d) output").
     Raises UnitError for a unit outside ``y`` or arrays that do not fit."""
     compute = REGISTRY.get(info.spec.type)
     if compute is None:
@@ -54,7 +59,8 @@ def compute_unit(info: LayerInfo, x: np.ndarray, y: np.ndarray,
     unit = check_unit(info.label, y.shape, unit, vector_last=info.spec.type == "Linear")
     req = Request(info, x, y, params or {}, unit,
                   None if pool_indices is None else np.asarray(pool_indices),
-                  None if pool_input_shape is None else tuple(pool_input_shape))
+                  None if pool_input_shape is None else tuple(pool_input_shape),
+                  tuple((name, np.asarray(a)) for name, a in sources), previous)
     if info.input_shape is not None:
         req.check_x_shape(tuple(info.input_shape))
     return compute(req)

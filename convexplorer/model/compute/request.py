@@ -15,7 +15,8 @@ from .text import index, say
 @dataclass(frozen=True)
 class Request:
     """What a family's ``compute`` gets: the layer, its input ``x`` and output ``y`` (batch
-    first), its parameters, the checked ``unit``, and for pools the pool indices."""
+    first), its parameters, the checked ``unit``, for pools the pool indices, and for merges
+    the outputs ``from`` names."""
 
     info: LayerInfo
     x: np.ndarray
@@ -24,6 +25,8 @@ class Request:
     unit: tuple[int, ...]
     pool_indices: np.ndarray | None = None
     pool_input_shape: tuple[int, ...] | None = None
+    sources: tuple[tuple[str, np.ndarray], ...] = ()  # merges: (name, array) per ``from``
+    previous: str = "the previous output"  # merges: how the layer's input ``x`` is named
 
     @property
     def label(self) -> str:

@@ -106,12 +106,12 @@ def test_slices_of_4d_tensors_and_copy_buttons(qtbot):
     np.testing.assert_array_equal(values.slice(), out[1, 7])
     model = values.table.slice_model
     assert (model.rowCount(), model.columnCount()) == (5, 4)
-    qtbot.mouseClick(values.copy_csv, Qt.MouseButton.LeftButton)
+    values.copy_csv.trigger()  # Copy > Copy the slice as CSV
     csv = QGuiApplication.clipboard().text()
     assert csv == as_csv(out[1, 7])
     back = np.array([[np.float32(v) for v in line.split(",")] for line in csv.splitlines()])
     np.testing.assert_array_equal(back, out[1, 7])  # every digit survives
-    qtbot.mouseClick(values.copy_numpy, Qt.MouseButton.LeftButton)
+    values.copy_numpy.trigger()
     literal = QGuiApplication.clipboard().text()
     assert literal == as_numpy_literal(out[1, 7])
     np.testing.assert_array_equal(eval(literal, {"np": np}), out[1, 7])
@@ -232,9 +232,12 @@ def test_every_layer_type_explains_its_values_in_the_window(qtbot):
                L("InstanceNorm1d"), L("Dropout1d", p=0.3),
                L("LPPool1d", norm_type=1.5, kernel_size=2), L("Upsample", scale_factor=2,
                                                                mode="linear"))
+    merges = (L("Conv2d", "a", out_channels=2, kernel_size=3, padding=1), L("Tanh"),
+              L("Add", **{"from": "a"}), L("Concat", **{"from": ("input",)}),
+              L("AdaptiveAvgPool2d", output_size=1), L("Multiply", **{"from": 3}))
     stacks = [(two_d, (2, 2, 8, 8)), (pool_unpool, (1, 2, 6, 6)), (one_d, (2, 2, 16)),
               (three_d, (1, 2, 4, 6, 6)), (pool_unpool_3d, (1, 2, 4, 4, 4)),
-              (more_2d, (2, 4, 8, 8)), (more_1d, (2, 2, 9))]
+              (more_2d, (2, 4, 8, 8)), (more_1d, (2, 2, 9)), (merges, (1, 2, 6, 6))]
     seen = set()
     for layers, shape in stacks:
         config = Config(layers=layers, input=InputSpec(shape=shape))
@@ -277,4 +280,23 @@ def test_prelu_weight_and_its_grad_are_listed_as_torch_prints_them(qtbot):
     assert values.text.toPlainText() == str(mods[1].weight.grad)
     qtbot.mouseClick(values.mode_buttons.button(0), Qt.MouseButton.LeftButton)
     assert ".weight.grad.norm() = " in values.caption.text()
+    window.close()
+
+
+def test_a_picked_value_is_ready_in_the_receptive_field_tab(qtbot):
+    from convexplorer.gui.panels.receptive import ReceptiveFieldPanel
+
+    window = open_window(qtbot, load_config(example_path("tutorial_conv2d_stack.json")),
+                         sync=True)
+    values = panel_of(window, ValuesPanel)
+    window.tabs.setCurrentWidget(values)
+    window.pipeline.select(2)
+    click_cell(qtbot, values.table, 1, 1)
+    unit = window.pipeline.unit
+    assert unit.layer == 2
+    receptive = panel_of(window, ReceptiveFieldPanel)
+    window.tabs.setCurrentWidget(receptive)
+    assert receptive.chooser.key() == 2
+    assert (receptive.units.batch, receptive.units.channel, receptive.units.position) == (
+        unit.batch, unit.channel, unit.position)
     window.close()
