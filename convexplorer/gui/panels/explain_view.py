@@ -51,6 +51,10 @@ def wrap_formula(line: str, width: int) -> list[str]:
     else:
         head, *parts = body.split(" = ")
         column = indent + len(head) + 1
+    if not parts:  # no "=" at all (a merge's torch.cat(...)): only the operators break it
+        head, parts, column = "", [body], indent
+        lines = [" " * indent + body]
+        return _break_at_operators(lines, width, column)
     first = parts.pop(0)
     lines = [" " * indent + (f"{head} = {first}" if head else f"= {first}")]
     if column > width // 3:  # a long left side: break after it, continue less indented
@@ -63,6 +67,11 @@ def wrap_formula(line: str, width: int) -> list[str]:
             lines[-1] = joined
         else:
             lines.append(" " * column + "= " + part)
+    return _break_at_operators(lines, width, column)
+
+
+def _break_at_operators(lines: list[str], width: int, column: int) -> list[str]:
+    """Break lines still longer than ``width`` before a binary operator, never mid-term."""
     out = []
     for text in lines:  # a part longer than the width by itself
         pieces = OPERATOR.split(text)

@@ -137,3 +137,12 @@ def test_wrap_formula():
                                                "          / stride) + 1"]
     assert wrap_formula("weight: torch.Size([10, 1, 5, 5]) = 250 weights", 44) == [
         "weight: torch.Size([10, 1, 5, 5])", "    = 250 weights"]
+
+
+def test_a_long_line_without_an_equals_sign_breaks_at_its_operators():
+    from convexplorer.gui.panels.explain_view import wrap_formula
+
+    line = "torch.cat([previous (1, 8, 28, 28), down1 (1, 8, 28, 28)], dim=1) + a + b + c"
+    lines = wrap_formula(line, 40)
+    assert len(lines) > 1 and "".join(s.strip() for s in lines).replace(" ", "") == \
+        line.replace(" ", "")
