@@ -32,3 +32,34 @@ def _answer_unsaved_changes_with_discard(monkeypatch):
     if widgets is not None:
         monkeypatch.setattr(widgets.QMessageBox, "question", staticmethod(
             lambda *args, **kwargs: widgets.QMessageBox.StandardButton.Discard))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_garbage_collection_inside_qt():
+    """Python's cyclic garbage collector runs when allocations say so, which can be inside a
+    Qt call that holds Qt's connection lock (pyqtgraph disconnecting a signal): if it then
+    destroys a leftover widget of an earlier test, whose destructor takes the same lock, the
+    process deadlocks (seen: a QComboBox destroyed during ViewBox.addItem). The tests collect
+    between tests instead, where no Qt call is under way."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    yield
+    if was:
+        gc.enable()
+
+
+_TESTS_SINCE_COLLECT = [0]
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_between_tests(request):
+    """After a window test (its widgets are garbage now), and every 25 other tests."""
+    import gc
+
+    yield
+    _TESTS_SINCE_COLLECT[0] += 1
+    if "gui" in request.node.path.parts or _TESTS_SINCE_COLLECT[0] >= 25:
+        _TESTS_SINCE_COLLECT[0] = 0
+        gc.collect()

@@ -128,7 +128,8 @@ class LayerForm(QWidget):
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # a form wider than the dock (a narrow dock, long names) scrolls rather than clips
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         # One page per layer type in a stack: switching shows and hides, nothing is reparented
         # (moving a page in and out of the scroll area re-polished every widget on it).
         self.stack = QStackedWidget()

@@ -178,9 +178,11 @@ class ParamEditor(QFrame):
             self.mode = QComboBox(self)
             self.mode.addItems([NUMBER] + [repr(c) for c in p.choices])
             self.mode.setToolTip("numbers, 'same' or 'valid'")
-            # wide enough for its longest item ("'valid'", "number"): it was cut to "numbe"
-            self.mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            self.mode.setMinimumWidth(self.mode.sizeHint().width())
+            # wide enough to read "number" (it was cut to "numbe"); no wider, so that a 3-D
+            # padding row (the box and three numbers) still fits the dock
+            self.mode.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            self.mode.setMinimumWidth(self.mode.fontMetrics().horizontalAdvance(NUMBER) + 34)
             self.mode.currentIndexChanged.connect(self._on_mode)
             layout.addWidget(self.mode)
         count = (p.count or self.dims) if p.is_size else 1
@@ -198,7 +200,7 @@ class ParamEditor(QFrame):
             else:
                 spin.setRange(int(lo), int(hi))
             spin.setKeyboardTracking(True)
-            spin.setMinimumWidth(52)  # the default fits 2**31 and is wider than a dock
+            spin.setMinimumWidth(46)  # the default fits 2**31 and is wider than a dock
             spin.setAccelerated(True)
             if p.is_size and count > 1 and j < len(names):
                 spin.setPrefix(f"{SIDE_MARKS.get(names[j], names[j])} ")

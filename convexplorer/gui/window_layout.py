@@ -68,7 +68,7 @@ def reset_layout(window) -> None:
         dock.setFloating(False)
         window.addDockWidget(area, dock)
         dock.show()
-    window.resizeDocks([d["layers"], d["form"]], [340, 350], Qt.Orientation.Horizontal)
+    window.resizeDocks([d["layers"], d["form"]], [330, 390], Qt.Orientation.Horizontal)
     window.resizeDocks([d["layers"], d["palette"]], [440, 330], Qt.Orientation.Vertical)
     window.resizeDocks([d["form"], d["input"]], [500, 270], Qt.Orientation.Vertical)
     window.resizeDocks([d["shapes"]], [230], Qt.Orientation.Vertical)

@@ -34,8 +34,22 @@ def test_editing_out_channels_keeps_every_dock_in_place(qtbot, window):
 def test_docks_keep_their_default_widths_and_no_panel_squeezes_them(window):
     """Every result panel fits beside the docks at the default 1400x880: a panel asking for
     more (a row of buttons) squeezed the stack list to 'con...' and clipped the form."""
-    assert window.docks["layers"].width() >= 330
-    assert window.docks["form"].width() >= 340
-    room = window.width() - 340 - 350 - 30  # both docks, splitters and frames
+    assert window.docks["layers"].width() >= 310
+    assert window.docks["form"].width() >= 380
+    room = window.centralWidget().width()  # what the docks leave the results
     for panel in window.panels:
         assert panel.minimumSizeHint().width() <= room, type(panel).__name__
+
+
+def test_a_3d_layer_form_fits_its_dock(qtbot):
+    """Three boxes per size (D, H, W) and the padding mode fit the form at the default size
+    (they were cut off at the right edge)."""
+    from convexplorer.model.config_io import load_config
+    from convexplorer.resources_path import example_path
+
+    from .window_helpers import open_window
+
+    window = open_window(qtbot, load_config(example_path("volume_conv3d.json")), sync=True)
+    form = window.form
+    assert form.scroll.widget().minimumSizeHint().width() <= form.scroll.viewport().width()
+    window.close()
