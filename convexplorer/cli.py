@@ -124,8 +124,12 @@ OUT_OF_MEMORY = ("{config}: out of memory: use a smaller input, fewer channels o
                  "stride")
 
 
-def cmd_run(args) -> int:
-    from .engine.export import write_run
+def run_for_cli(args, objective=None, config=None):
+    """Load, check and run the config of ``args`` (its ``--input``, ``--device``,
+    ``--weights``/``--mode`` and ``--ignore-memory-limit`` where the command has them):
+    the (config, RunResult); CliError with the right exit code otherwise. Shared by ``run``
+    and the numbers commands (``print``, ``compute``)."""
+    from .cli_weights import apply_weight_options
     from .engine.inputs import (
         InputError,
         decoded_bytes,
@@ -136,33 +140,30 @@ def cmd_run(args) -> int:
     )
     from .engine.run import RunError, config_dir, run
 
-    config = _load(args.config)
+    config = config if config is not None else _load(args.config)
     where = short_path(args.config)
-    names = [spec.name or str(i) for i, spec in enumerate(config.layers)]
-    objective = parse_objective(args.objective, names) if args.objective else None
-    _check_out_dir(args.out)
     base = config_dir(args.config)
-    if args.input:  # the header first: the memory check comes before the loading
+    given = getattr(args, "input", None)
+    if given:  # the header first: the memory check comes before the loading
         try:
-            shape = input_file_shape(args.input)
+            shape = input_file_shape(given)
         except InputError as exc:
             raise CliError(f"--input {exc}", EXIT_USAGE) from None
-        decoded = decoded_bytes(file_spec(args.input))
+        decoded = decoded_bytes(file_spec(given))
     else:
         try:
             shape = input_shape(config.input, base)
         except InputError as exc:
             raise CliError(f"{where}: input: {exc}") from None
         decoded = decoded_bytes(config.input, base)
-    _check_memory(config, tuple(shape), args.ignore_memory_limit, where, decoded)
-    from .cli_weights import apply_weight_options
-
+    _check_memory(config, tuple(shape), getattr(args, "ignore_memory_limit", False), where,
+                  decoded)
     config = apply_weight_options(config, args, shape)
     x = None
     try:
-        if args.input:
-            x = load_input_file(args.input)
-        result = run(config, base_dir=base, input_array=x, device=args.device,
+        if given:
+            x = load_input_file(given)
+        result = run(config, base_dir=base, input_array=x, device=getattr(args, "device", None),
                      objective=objective)
     except InputError as exc:
         raise CliError(f"--input {exc}", EXIT_USAGE) from None
@@ -173,6 +174,18 @@ def cmd_run(args) -> int:
             msg = "\n".join(f"{where}: {p}" for p in exc.problems)
             raise CliError(msg, EXIT_USAGE) from None
         raise CliError(f"{where}: {exc}") from None
+    return config, result
+
+
+def cmd_run(args) -> int:
+    from .engine.export import write_run
+
+    config = _load(args.config)
+    where = short_path(args.config)
+    names = [spec.name or str(i) for i, spec in enumerate(config.layers)]
+    objective = parse_objective(args.objective, names) if args.objective else None
+    _check_out_dir(args.out)
+    config, result = run_for_cli(args, objective, config)
     try:
         summary = write_run(result, args.out, channel_pngs=args.channel_pngs)
     except MemoryError:  # the PNGs of a very large run

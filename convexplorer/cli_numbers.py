@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from .cli import EXIT_OK, EXIT_USAGE, CliError, _check_memory, _load
+from .cli import EXIT_OK, EXIT_USAGE, CliError, _load, run_for_cli
 from .engine.printing import WHATS
 
 LAYER_HELP = "a layer name, an index (-1: the last layer) or 'input'"
@@ -34,42 +34,13 @@ def resolve_layer(key: str, config) -> int | None:
     return index % n
 
 
-def run_headless(args, objective=None):
-    """Run the config of ``args`` (with ``--input``/``--device`` where given) and return the
-    RunResult and its shape report; CliError with the right exit code otherwise."""
-    from .engine.inputs import InputError, input_shape, load_input_file
-    from .engine.run import RunError, config_dir, run
+def run_headless(args, config, objective=None):
+    """Run ``config`` (read from ``args.config``) as ``run`` does (``cli.run_for_cli``) and
+    return the RunResult and the shape report of its layers."""
     from .model.shapes import infer
 
-    config = _load(args.config)
-    x = None
-    if getattr(args, "input", None):
-        try:
-            x = load_input_file(args.input)
-        except InputError as exc:
-            raise CliError(f"--input {exc}", EXIT_USAGE) from None
-    try:
-        shape = x.shape if x is not None else input_shape(config.input, config_dir(args.config))
-    except InputError as exc:
-        raise CliError(f"{args.config}: input: {exc}") from None
-    _check_memory(config, tuple(shape), getattr(args, "ignore_memory_limit", False),
-                  args.config)
-    from .cli_weights import apply_weight_options
-
-    config = apply_weight_options(config, args, shape)
-    report = infer(config.layers, tuple(shape))
-    try:
-        result = run(config, base_dir=config_dir(args.config), input_array=x,
-                     device=getattr(args, "device", None), objective=objective, report=report)
-    except MemoryError:
-        raise CliError(f"{args.config}: out of memory: use a smaller input, fewer channels or "
-                       "a larger stride") from None
-    except RunError as exc:
-        if exc.problems:
-            raise CliError("\n".join(f"{args.config}: {p}" for p in exc.problems),
-                           EXIT_USAGE) from None
-        raise CliError(f"{args.config}: {exc}") from None
-    return result, report
+    config, result = run_for_cli(args, objective, config)
+    return result, infer(config.layers, tuple(result.input.shape))
 
 
 def cmd_print(args) -> int:
@@ -81,7 +52,7 @@ def cmd_print(args) -> int:
         len(config.layers) - 1 if config.layers else None)
     from .engine.printing import PrintError, tensor_ref
 
-    result, _report = run_headless(args)
+    result, _report = run_headless(args, config)
     try:
         ref = tensor_ref(result, layer, args.what)
     except PrintError as exc:
@@ -132,7 +103,7 @@ def cmd_compute(args) -> int:
 
     config = _load(args.config)
     unit = parse_unit(args.unit, config)
-    result, report = run_headless(args)
+    result, report = run_headless(args, config)
     try:
         b = breakdown(result, report, unit)
     except UnitError as exc:
