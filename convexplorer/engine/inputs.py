@@ -285,22 +285,24 @@ def input_file_shape(path: str | os.PathLike) -> tuple[int, ...]:
     return input_shape(file_spec(path))
 
 
-def _signal(spec: InputSpec) -> np.ndarray:
-    shape = tuple(spec.shape)
+def signal(shape, kind, frequency):
+    """convexplorer's synthetic 1-D signals (batch item b at frequency * (1 + b/2), channel c
+    shifted by c * pi/4), as float32. Self-contained (numpy as np only): the runnable script
+    (engine.script) carries this very function's source."""
     n, c, length = shape[0], shape[1], shape[-1]
     t = np.linspace(0.0, 1.0, length, endpoint=False)
     rows = []
     for b in range(n):
         for ch in range(c):
-            f = spec.frequency * (1 + 0.5 * b)
+            f = frequency * (1 + 0.5 * b)
             phase = ch * np.pi / 4
-            if spec.signal == "sine":
+            if kind == "sine":
                 y = np.sin(2 * np.pi * f * t + phase)
-            elif spec.signal == "square":
+            elif kind == "square":
                 y = np.sign(np.sin(2 * np.pi * f * t + phase))
-            elif spec.signal == "step":
+            elif kind == "step":
                 y = (t >= (0.5 + 0.1 * ch) % 1.0).astype(float)
-            elif spec.signal == "chirp":
+            elif kind == "chirp":
                 y = np.sin(2 * np.pi * (f * t + 4 * f * t * t) + phase)
             else:  # impulse
                 y = np.zeros(length)
@@ -351,7 +353,7 @@ def load_input(spec: InputSpec, base_dir=None) -> np.ndarray:
     if spec.source in ("random", "signal"):
         shape = _generated_shape(spec)
         if spec.source == "signal":
-            return _signal(spec)
+            return signal(tuple(spec.shape), spec.signal, spec.frequency)
         return random_input(shape, spec.seed, spec.distribution)
     path = resolve_path(spec.path or "", base_dir)
     if spec.source == "npy":

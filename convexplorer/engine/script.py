@@ -11,6 +11,7 @@ i)``, random input from ``torch.manual_seed(input seed)``, Dropout masks from
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ..model.objectives import check_objective, target_classes
 from ..model.pytorch_class import CLASS_NAME, class_lines, forward_lines, has_merges
 from ..model.pytorch_export import class_parts, module_code, module_names, resolved_layers
 from ..model.spec import Config, Objective, layer_label
-from .inputs import SAMPLE_PREFIX, resolve_path
+from .inputs import SAMPLE_PREFIX, resolve_path, signal
 
 MARK = "#>"  # the line before each printed tensor: "#> conv1 (Conv2d) output"
 
@@ -88,36 +89,6 @@ def forward_all(model, x):
         outputs[name] = x
     return outputs
 '''
-
-_SIGNAL = '''
-
-def signal(shape, kind, frequency):
-    """convexplorer's synthetic 1-D signals (batch item b at frequency * (1 + b/2), channel c
-    shifted by c * pi/4), as float32."""
-    n, c, length = shape[0], shape[1], shape[-1]
-    t = np.linspace(0.0, 1.0, length, endpoint=False)
-    rows = []
-    for b in range(n):
-        for ch in range(c):
-            f = frequency * (1 + 0.5 * b)
-            phase = ch * np.pi / 4
-            if kind == "sine":
-                y = np.sin(2 * np.pi * f * t + phase)
-            elif kind == "square":
-                y = np.sign(np.sin(2 * np.pi * f * t + phase))
-            elif kind == "step":
-                y = (t >= (0.5 + 0.1 * ch) % 1.0).astype(float)
-            elif kind == "chirp":
-                y = np.sin(2 * np.pi * (f * t + 4 * f * t * t) + phase)
-            else:  # impulse
-                y = np.zeros(length)
-                y[min(length - 1, length // 2 + ch)] = 1.0
-            rows.append(y)
-    arr = np.asarray(rows, dtype=np.float32).reshape(n, c, length)
-    return np.broadcast_to(arr.reshape((n, c) + (1,) * (len(shape) - 3) + (length,)),
-                           shape).copy()
-'''
-
 
 def _objective_code(objective: Objective, names: list[str], batch: int) -> list[str]:
     """The lines that compute ``objective``, print it and run backward."""
@@ -293,8 +264,8 @@ def make_script(config: Config, input_shape, base_dir=None, weights: dict | None
              "        print(name, None)",
              "    else:",
              "        print(name, p.grad.size(), p.grad.norm())"]
-    if config.input.source == "signal":
-        helpers += _SIGNAL.rstrip("\n").split("\n")
+    if config.input.source == "signal":  # the app's own function, so they cannot differ
+        helpers += ["", ""] + inspect.getsource(signal).rstrip("\n").split("\n")
     text = "\n".join(head + helpers[1:] + ["", ""] + body) + "\n"
     return Script(text, files, weights_npz(weights) if weights else None)
 
