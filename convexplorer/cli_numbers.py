@@ -172,6 +172,18 @@ def strict_json(value):
     return value
 
 
+def _run_options(parser) -> None:
+    """What a command that runs the config takes, as ``run`` does."""
+    from .cli_weights import add_weight_options
+
+    parser.add_argument("--input", help="input file instead of the config's: .npy, PNG, JPEG "
+                                        "or BMP")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the config's)")
+    parser.add_argument("--ignore-memory-limit", action="store_true",
+                        help="run even if the estimated memory is above the limit")
+    add_weight_options(parser)
+
+
 def add_parsers(sub) -> None:
     """The ``print``, ``compute`` and ``script`` sub-commands."""
     from .cli_weights import add_weight_options
@@ -179,30 +191,22 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("print", help="print a tensor of a run (or the model) exactly as "
                                      "PyTorch's print() does")
     p.add_argument("config", help="config file (JSON)")
-    p.add_argument("--input", help="input file instead of the config's: .npy, PNG, JPEG or BMP")
-    p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the config's)")
     p.add_argument("--layer", help=f"which layer: {LAYER_HELP} (default: the last layer)")
     p.add_argument("--what", default="output", choices=WHATS,
                    help="which tensor of the layer (default: output; grad_* are the .grad "
                         "after backward of the config's objective)")
     p.add_argument("--model", action="store_true",
                    help="print(model): the stack as an nn.Sequential (no run)")
-    p.add_argument("--ignore-memory-limit", action="store_true",
-                   help="run even if the estimated memory is above the limit")
-    add_weight_options(p)
+    _run_options(p)
     c = sub.add_parser("compute", help="show how one output value is computed from the "
                                        "window and the kernel, with the run's numbers")
     c.add_argument("config", help="config file (JSON)")
     c.add_argument("--unit", required=True,
                    help="LAYER:BATCH:CHANNEL[:I[,J[,K]]], e.g. conv1:0:3:4,7 (LAYER: "
                         f"{LAYER_HELP})")
-    c.add_argument("--input", help="input file instead of the config's")
-    c.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the config's)")
     c.add_argument("--json", action="store_true",
                    help="print a JSON object: layer, unit, value, recomputed, bias, terms")
-    c.add_argument("--ignore-memory-limit", action="store_true",
-                   help="run even if the estimated memory is above the limit")
-    add_weight_options(c)
+    _run_options(c)
     s = sub.add_parser("script", help="write a plain PyTorch script that builds the same "
                                       "layers, weights and input and prints the same numbers")
     s.add_argument("config", help="config file (JSON)")
