@@ -482,12 +482,11 @@ class ComputeView(QWidget):
 
     @staticmethod
     def _row_channel(data, i: int) -> int | None:
+        """The input channel term ``i`` reads (None: a zero padding cell, on every map)."""
         if data.input_index[i, 0] >= 0 and data.input_index.shape[1] >= 3:
             return int(data.input_index[i, 1])
         if data.source_index is not None and data.source_index[i, 0] >= 0:
             return int(data.source_index[i, 1])
-        if data.weight_index is not None and data.input_index.shape[1] >= 3:
-            return None  # a zero padding cell: drawn on every channel's map
         return None
 
     def _padded(self, plane: np.ndarray, pads, b: Breakdown):

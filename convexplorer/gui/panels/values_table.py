@@ -26,7 +26,6 @@ class SliceModel(QAbstractTableModel):
         self._shade = np.zeros((0, 0), np.uint8)
         self._colours: list[QColor] = []
         self._ink: list[QColor] = []
-        self.row_offset = 0  # index of the first row in the tensor (always 0 here)
 
     def set_slice(self, values: np.ndarray, fmt: Callable[[float], str], levels, lut) -> None:
         """Show ``values`` (2-D), each cell as ``fmt`` writes it, tinted by ``lut`` (256 x 4)
