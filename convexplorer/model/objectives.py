@@ -6,6 +6,7 @@ a Problem naming the field and the valid range, like a bad layer parameter. No Q
 
 from __future__ import annotations
 
+from .limits import MAX_INT, fmt_number
 from .shapes import ShapeReport, fmt_shape
 from .spec import Objective
 from .validate import Problem
@@ -32,6 +33,9 @@ def _problem(field: str, message: str, fix: str = "") -> Problem:
 
 def check_objective(objective: Objective, report: ShapeReport) -> list[Problem]:
     """The objective's problems against these shapes (none when it fits)."""
+    if objective.kind in ("mse", "gradient") and not 0 <= objective.seed <= MAX_INT:
+        return [_problem("seed", "seed {seed} is outside 0..{limit}".format(
+            seed=fmt_number(objective.seed), limit=MAX_INT), "use a seed in that range")]
     idx, where, shape = target_layer(objective, report)
     if shape is None:
         if idx is not None and not 0 <= idx < len(report.layers):

@@ -79,6 +79,8 @@ def test_gradient_is_backward_of_a_seeded_randn():
     (Objective("cross_entropy", layer=0, target=(1,)), ["objective layer: cross_entropy",
                                                         "(N, classes)", "Linear"]),
     (Objective("mse", target="ones"), ["objective target", "zeros or randn"]),
+    (Objective("gradient", seed=10**24), ["objective seed: seed 1.00e+24 is outside"]),
+    (Objective("mse", target="randn", seed=-5), ["objective seed: seed -5 is outside"]),
 ])
 def test_bad_loss_objectives_are_field_problems(objective, words):
     report = infer(LAYERS, SHAPE)
