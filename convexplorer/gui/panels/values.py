@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -45,33 +45,41 @@ EDITABLE = ("weight", "bias")  # the tensors whose numbers the user may type
 MAX_TYPED = 1e6  # a typed weight's bound (model.limits.MAX_FLOAT)
 
 
+def _w(text: str) -> str:
+    """A word the Values tab shows, marked for translation (translated where it is shown,
+    with ``ValuesPanel.word``)."""
+    return QT_TRANSLATE_NOOP("ValuesPanel", text)
+
+
 def lead_words(ref: TensorRef, layer_type: str | None, rank: int) -> list[str]:
     """What the leading dimensions of a tensor are called (those the spin boxes choose; the
-    table shows the last two)."""
+    table shows the last two); "dim {index}" templates are filled in by ``ValuesPanel.word``."""
     lead = max(rank - 2, 0)
     if ref.what in ("weight", "grad_weight") and layer_type and "Conv" in layer_type:
-        words = (["in channel", "out channel"] if "Transpose" in layer_type
-                 else ["out channel", "in channel"])
-        return (words + ["kernel depth"])[:lead]
+        words = ([_w("in channel"), _w("out channel")] if "Transpose" in layer_type
+                 else [_w("out channel"), _w("in channel")])
+        return (words + [_w("kernel depth")])[:lead]
+    dim = _w("dim {index}")
     if ref.what in ("weight", "bias", "grad_weight", "grad_bias"):
-        return [f"dim {d}" for d in range(lead)]
+        return [dim] * lead
     if rank == 5:  # a volume (N, C, D, H, W): the table shows one depth slice
-        return ["batch", "channel", "depth"]
-    return ["batch", "channel"][:lead] + [f"dim {d}" for d in range(2, lead)]
+        return [_w("batch"), _w("channel"), _w("depth")]
+    return [_w("batch"), _w("channel")][:lead] + [dim] * max(lead - 2, 0)
 
 
 def axis_words(ref: TensorRef, rank: int) -> tuple[str, str]:
     """What the table's rows and columns are."""
     output = ref.what in ("output", "grad_output", "indices")
     if rank <= 1:
-        return "", "position" if output else "index"
+        return "", _w("position") if output else _w("index")
     if rank == 2:
-        return ("batch", "feature") if output else ("out feature", "in feature")
+        return (_w("batch"), _w("feature")) if output else (_w("out feature"),
+                                                           _w("in feature"))
     if rank == 3 and output:
-        return "channel", "position"
+        return _w("channel"), _w("position")
     if rank >= 4 and output:
-        return "y", "x"
-    return "row", "column"
+        return _w("y"), _w("x")
+    return _w("row"), _w("column")
 
 
 def as_csv(values: np.ndarray) -> str:
@@ -337,6 +345,10 @@ class ValuesPanel(Panel):
                 self.table.select_cell(*cell)
         return first
 
+    def word(self, text: str, index: int = 0) -> str:
+        """A word of ``lead_words`` / ``axis_words``, translated ("dim {index}" filled in)."""
+        return self.tr(text).format(index=index) if text else ""
+
     def _fit_lead(self) -> None:
         a = self.ref.array
         lead = max(a.ndim - 2, 0)
@@ -348,7 +360,7 @@ class ValuesPanel(Panel):
             box.blockSignals(True)
             box.setVisible(j < min(lead, 2))  # a third index: the depth slider below
             if j < lead:
-                box.setPrefix(f"{words[j]} ")
+                box.setPrefix(f"{self.word(words[j], j)} ")
                 box.setMaximum(a.shape[j] - 1)
                 box.setValue(self.lead[j])
                 box.setToolTip(self.tr("Index {index} of the tensor: which slice the table "
@@ -356,7 +368,7 @@ class ValuesPanel(Panel):
             box.blockSignals(False)
         self.depth_slider.fit(a.shape[2] if lead == 3 else None)
         if lead == 3:
-            self.depth_slider.title.setText(words[2])
+            self.depth_slider.title.setText(self.word(words[2], 2))
             self.depth_slider.set_value(self.lead[2])
 
     def _draw_table(self) -> None:
@@ -390,7 +402,7 @@ class ValuesPanel(Panel):
 
     def _caption(self) -> str:
         ref, a = self.ref, self.ref.array
-        rows, cols = axis_words(ref, a.ndim)
+        rows, cols = (self.word(w) for w in axis_words(ref, a.ndim))
         where = ref.expression
         if self.mode == "model":
             return self.tr("print(model): the stack as an nn.Sequential, as PyTorch prints it.")
